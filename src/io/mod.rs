@@ -1,0 +1,3 @@
+//! Transport-side helpers that are not protocol logic.
+
+pub mod uri;

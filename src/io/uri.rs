@@ -1,0 +1,1 @@
+//! ws:// and wss:// URIs (RFC 6455 §3).

@@ -1,0 +1,23 @@
+//! # ews: embeddable WebSockets
+//!
+//! A strict RFC 6455 WebSocket library with a C API (`include/ews.h`).
+//!
+//! The crate is layered; dependencies point down only:
+//!
+//! - [`ffi`]: the `extern "C"` boundary: argument checks, handles, panic
+//!   guard and error-code mapping, no protocol logic.
+//! - [`io`]: transport helpers (URI parsing and building).
+//! - [`proto`]: the sans-IO protocol core: no sockets, no threads, no clock.
+//!
+//! The Rust API of the core is usable on its own: a [`proto::Connection`] is
+//! fed bytes, yields [`proto::Event`]s in wire order and hands out the bytes
+//! to write.
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+pub mod error;
+pub mod ffi;
+pub mod io;
+pub mod proto;
+
+pub use error::{Error, Result};

@@ -1,0 +1,370 @@
+//! The server side of the opening handshake (RFC 6455 §4.2): parsing and
+//! validating the client's request, choosing a subprotocol and answering
+//! with `101` or a complete HTTP error response.
+
+use std::fmt::Write as _;
+
+use crate::error::RequestError;
+use crate::proto::handshake::{
+    Headers, accept_key, has_token, is_header_value, is_token, is_valid_key, list_items, write_field,
+};
+
+/// A parsed HTTP request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method (`GET`, ...).
+    pub method: String,
+    /// The request-target as sent: path and optional query.
+    pub target: String,
+    /// The header fields.
+    pub headers: Headers,
+}
+
+impl Request {
+    /// Parses a complete request head (as collected by a
+    /// [`HeadReader`](crate::proto::handshake::HeadReader)).
+    ///
+    /// HTTP/1.0 (and any version but 1.1) fails with
+    /// [`RequestError::HttpVersion`], more than `max_headers` fields with
+    /// [`RequestError::HeadersTooLarge`], anything else that is not HTTP
+    /// with [`RequestError::Malformed`].
+    pub fn parse(head: &[u8], max_headers: usize) -> Result<Request, RequestError> {
+        let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
+        let mut req = httparse::Request::new(&mut storage);
+        match req.parse(head) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Ok(httparse::Status::Partial) => return Err(RequestError::Malformed),
+            Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadersTooLarge),
+            Err(httparse::Error::Version) => return Err(RequestError::HttpVersion),
+            Err(_) => return Err(RequestError::Malformed),
+        }
+        if req.version != Some(1) {
+            return Err(RequestError::HttpVersion);
+        }
+        let (Some(method), Some(target)) = (req.method, req.path) else {
+            return Err(RequestError::Malformed);
+        };
+        Ok(Request { method: method.to_owned(), target: target.to_owned(), headers: Headers::from_httparse(req.headers) })
+    }
+
+    /// The path part of the target (before `?`).
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+    }
+
+    /// The query part of the target (after `?`), if there is one.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// Whether the request asks for a WebSocket upgrade (`Upgrade: websocket`).
+    pub fn wants_websocket(&self) -> bool {
+        self.headers.all("upgrade").any(|v| has_token(v, "websocket"))
+    }
+}
+
+/// What a valid upgrade request asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The `Sec-WebSocket-Key` value (24 base64 characters).
+    pub key: [u8; 24],
+    /// The subprotocols offered, in the client's order of preference.
+    pub protocols: Vec<String>,
+}
+
+/// Checks that `req` is a valid WebSocket opening handshake, in this order:
+/// method `GET` (405), an absolute-path target (400), exactly one `Host`
+/// (400), `Upgrade: websocket` (400), `Connection: Upgrade` (400),
+/// `Sec-WebSocket-Version: 13` (426), one valid `Sec-WebSocket-Key` (400),
+/// well-formed `Sec-WebSocket-Protocol` tokens (400).
+pub fn validate(req: &Request) -> Result<Upgrade, RequestError> {
+    if req.method != "GET" {
+        return Err(RequestError::Method);
+    }
+    if !req.target.starts_with('/') {
+        return Err(RequestError::TargetInvalid);
+    }
+    if req.headers.count("host") != 1 {
+        return Err(RequestError::HostMissing);
+    }
+    if !req.wants_websocket() {
+        return Err(RequestError::UpgradeMissing);
+    }
+    if !req.headers.all("connection").any(|v| has_token(v, "upgrade")) {
+        return Err(RequestError::ConnectionNotUpgrade);
+    }
+    let mut versions = req.headers.all("sec-websocket-version");
+    if versions.next().map(<[u8]>::trim_ascii) != Some(b"13") || versions.next().is_some() {
+        return Err(RequestError::Version);
+    }
+    let mut keys = req.headers.all("sec-websocket-key");
+    let key = match (keys.next().map(<[u8]>::trim_ascii), keys.next()) {
+        (Some(k), None) if is_valid_key(k) => <[u8; 24]>::try_from(k).expect("valid keys are 24 bytes"),
+        _ => return Err(RequestError::KeyInvalid),
+    };
+    let mut protocols = Vec::new();
+    for value in req.headers.all("sec-websocket-protocol") {
+        for item in list_items(value) {
+            if !is_token(item) {
+                return Err(RequestError::Malformed);
+            }
+            protocols.push(String::from_utf8_lossy(item).into_owned());
+        }
+    }
+    Ok(Upgrade { key, protocols })
+}
+
+/// Chooses the subprotocol: the first of the server's `supported` list
+/// (its order of preference) that the client offered.
+pub fn select_protocol<'a>(offered: &[String], supported: &'a [String]) -> Option<&'a str> {
+    supported.iter().find(|s| offered.iter().any(|o| o == *s)).map(String::as_str)
+}
+
+/// Checks extra header fields a host wants to send: names must be tokens,
+/// values must not contain CR, LF or NUL.
+pub fn check_extra_headers(headers: &[(String, String)]) -> Result<(), &'static str> {
+    for (name, value) in headers {
+        if !is_token(name.as_bytes()) {
+            return Err("header name is not a token");
+        }
+        if !is_header_value(value.as_bytes()) {
+            return Err("header value contains CR, LF or NUL");
+        }
+    }
+    Ok(())
+}
+
+/// Writes the `101 Switching Protocols` answer. The caller has checked
+/// `protocol` and `extra_headers` ([`check_extra_headers`]).
+pub fn write_accept(out: &mut Vec<u8>, key: &[u8], protocol: Option<&str>, extra_headers: &[(String, String)]) {
+    out.extend_from_slice(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
+    );
+    out.extend_from_slice(&accept_key(key));
+    out.extend_from_slice(b"\r\n");
+    if let Some(p) = protocol {
+        out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
+        out.extend_from_slice(p.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in extra_headers {
+        write_field(out, name, value.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The reason phrase for an HTTP status code.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// Writes a complete HTTP/1.1 response with a body and `Connection: close`
+/// unless `keep_alive`.
+pub fn write_response(
+    out: &mut Vec<u8>,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    extra_headers: &[(&str, &str)],
+    keep_alive: bool,
+) {
+    let mut head = String::with_capacity(128);
+    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+    if !content_type.is_empty() {
+        let _ = write!(head, "Content-Type: {content_type}\r\n");
+    }
+    let _ = write!(head, "Content-Length: {}\r\n", body.len());
+    if !keep_alive {
+        head.push_str("Connection: close\r\n");
+    }
+    out.extend_from_slice(head.as_bytes());
+    for (name, value) in extra_headers {
+        write_field(out, name, value.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+/// Writes the HTTP answer for a refused handshake: the status of `err`,
+/// `Sec-WebSocket-Version: 13` with 426, `Allow: GET` with 405, and the
+/// reason as a plain-text body.
+pub fn write_refusal(out: &mut Vec<u8>, err: RequestError) {
+    let extra: &[(&str, &str)] = match err {
+        RequestError::Version => &[("Sec-WebSocket-Version", "13")],
+        RequestError::Method => &[("Allow", "GET")],
+        _ => &[],
+    };
+    let mut body = err.reason().as_bytes().to_vec();
+    body.push(b'\n');
+    write_response(out, err.status(), "text/plain; charset=utf-8", &body, extra, false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+        Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    fn check(text: &str) -> Result<Upgrade, RequestError> {
+        validate(&Request::parse(text.as_bytes(), 64)?)
+    }
+
+    fn replace(from: &str, to: &str) -> String {
+        assert!(GOOD.contains(from));
+        GOOD.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn rfc_example_request_is_accepted() {
+        let up = check(GOOD).unwrap();
+        assert_eq!(&up.key, b"dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(up.protocols, ["chat", "superchat"]);
+        let req = Request::parse(GOOD.as_bytes(), 64).unwrap();
+        assert_eq!(req.path(), "/chat");
+        assert_eq!(req.query(), Some("room=1"));
+    }
+
+    #[test]
+    fn http_1_0_gets_505() {
+        assert_eq!(check(&replace("HTTP/1.1", "HTTP/1.0")), Err(RequestError::HttpVersion));
+        assert_eq!(RequestError::HttpVersion.status(), 505);
+    }
+
+    #[test]
+    fn post_gets_405() {
+        assert_eq!(check(&replace("GET", "POST")), Err(RequestError::Method));
+    }
+
+    #[test]
+    fn garbage_gets_400() {
+        assert_eq!(check("HELLO\r\n\r\n"), Err(RequestError::Malformed));
+        assert_eq!(check("GET / HTTP/1.1\r\nBad Header\r\n\r\n"), Err(RequestError::Malformed));
+    }
+
+    #[test]
+    fn too_many_headers_gets_431() {
+        let r = Request::parse(GOOD.as_bytes(), 6);
+        assert_eq!(r, Err(RequestError::HeadersTooLarge));
+        assert_eq!(RequestError::HeadersTooLarge.status(), 431);
+        assert!(Request::parse(GOOD.as_bytes(), 7).is_ok());
+    }
+
+    #[test]
+    fn missing_host_gets_400() {
+        assert_eq!(check(&replace("Host: server.example.com\r\n", "")), Err(RequestError::HostMissing));
+    }
+
+    #[test]
+    fn missing_upgrade_gets_400() {
+        assert_eq!(check(&replace("Upgrade: websocket\r\n", "")), Err(RequestError::UpgradeMissing));
+        assert_eq!(check(&replace("Upgrade: websocket", "Upgrade: h2c")), Err(RequestError::UpgradeMissing));
+    }
+
+    #[test]
+    fn upgrade_and_connection_are_case_insensitive_token_lists() {
+        let t = replace("Upgrade: websocket", "upgrade: WebSocket").replace("Connection: Upgrade", "connection: keep-alive, UPGRADE");
+        assert!(check(&t).is_ok());
+    }
+
+    #[test]
+    fn connection_without_upgrade_token_gets_400() {
+        assert_eq!(
+            check(&replace("Connection: Upgrade", "Connection: keep-alive")),
+            Err(RequestError::ConnectionNotUpgrade)
+        );
+    }
+
+    #[test]
+    fn version_8_gets_426_with_version_13_header() {
+        assert_eq!(check(&replace("Version: 13", "Version: 8")), Err(RequestError::Version));
+        let mut out = Vec::new();
+        write_refusal(&mut out, RequestError::Version);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+        assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    }
+
+    #[test]
+    fn missing_or_repeated_key_gets_400() {
+        assert_eq!(check(&replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")), Err(RequestError::KeyInvalid));
+        assert_eq!(check(&replace("dGhlIHNhbXBsZSBub25jZQ==", "short")), Err(RequestError::KeyInvalid));
+        let twice = replace("Origin:", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin:");
+        assert_eq!(check(&twice), Err(RequestError::KeyInvalid));
+    }
+
+    #[test]
+    fn target_that_is_not_a_path_gets_400() {
+        assert_eq!(check(&replace("/chat?room=1", "*")), Err(RequestError::TargetInvalid));
+    }
+
+    #[test]
+    fn malformed_subprotocol_gets_400() {
+        assert_eq!(check(&replace("chat, superchat", "chat, sup erchat")), Err(RequestError::Malformed));
+    }
+
+    #[test]
+    fn server_preference_picks_the_subprotocol() {
+        let offered = vec!["chat".to_owned(), "superchat".to_owned()];
+        let supported = vec!["superchat".to_owned(), "chat".to_owned()];
+        assert_eq!(select_protocol(&offered, &supported), Some("superchat"));
+        assert_eq!(select_protocol(&offered, &["mqtt".to_owned()]), None);
+    }
+
+    #[test]
+    fn accept_response_carries_the_accept_key_and_protocol() {
+        let mut out = Vec::new();
+        write_accept(&mut out, b"dGhlIHNhbXBsZSBub25jZQ==", Some("chat"), &[("X-A".into(), "1".into())]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\nX-A: 1\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn refusals_are_complete_http_responses() {
+        for err in [RequestError::Malformed, RequestError::NotFound, RequestError::Method, RequestError::HeadersTooLarge] {
+            let mut out = Vec::new();
+            write_refusal(&mut out, err);
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let mut resp = httparse::Response::new(&mut headers);
+            let n = match resp.parse(&out).unwrap() {
+                httparse::Status::Complete(n) => n,
+                httparse::Status::Partial => panic!("incomplete"),
+            };
+            assert_eq!(resp.code, Some(err.status()));
+            let len = resp.headers.iter().find(|h| h.name == "Content-Length").unwrap().value;
+            assert_eq!(std::str::from_utf8(len).unwrap().parse::<usize>().unwrap(), out.len() - n);
+        }
+    }
+
+    #[test]
+    fn extra_headers_with_line_breaks_are_refused() {
+        assert!(check_extra_headers(&[("X-Ok".into(), "v".into())]).is_ok());
+        assert!(check_extra_headers(&[("X-Bad".into(), "v\r\nEvil: 1".into())]).is_err());
+        assert!(check_extra_headers(&[("Bad Name".into(), "v".into())]).is_err());
+    }
+}

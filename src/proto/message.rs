@@ -1,0 +1,315 @@
+//! Frames to messages: header checks in context, unmasking, incremental
+//! UTF-8 validation, reassembly of fragments and the size limits.
+//!
+//! The receiver works on the caller's input in place. A frame that arrived
+//! whole is unmasked where it lies and delivered from there (no copy); only
+//! the bytes of a frame or message that span several inputs are kept, in
+//! one buffer that grows by the configured start and expand sizes as bytes
+//! actually arrive, never by a declared length. Control frames that arrive
+//! in pieces are kept at the end of the same buffer.
+//!
+//! The receiver returns what it found as positions, not borrows, so the
+//! connection above it can act on a frame (answer a ping) and go on reading
+//! before it lends anything to the host.
+
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+use crate::proto::config::Limits;
+use crate::proto::frame::{FrameHeader, HeaderRules, MAX_HEADER_LEN, Opcode, decode_header};
+use crate::proto::mask::apply_mask;
+use crate::proto::utf8::Utf8Validator;
+
+/// Where the payload of something found lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Payload {
+    /// In the input passed to `feed`, at this range (already unmasked).
+    Input(Range<usize>),
+    /// In the receiver's buffer, at this range.
+    Buffered(Range<usize>),
+}
+
+impl Payload {
+    fn shifted(self, by: usize) -> Payload {
+        match self {
+            Payload::Input(r) => Payload::Input(r.start + by..r.end + by),
+            buffered => buffered,
+        }
+    }
+}
+
+/// Something complete enough to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// A whole message.
+    Message { text: bool, payload: Payload },
+    /// A piece of a message (streaming mode). `first` marks its first
+    /// piece, `last` its last.
+    Fragment { text: bool, payload: Payload, first: bool, last: bool },
+    /// A complete control frame (close, ping or pong).
+    Control { opcode: Opcode, payload: Payload },
+}
+
+impl Found {
+    /// The same finding with input positions moved by `by` bytes.
+    pub(crate) fn shifted(self, by: usize) -> Found {
+        match self {
+            Found::Message { text, payload } => Found::Message { text, payload: payload.shifted(by) },
+            Found::Fragment { text, payload, first, last } => {
+                Found::Fragment { text, payload: payload.shifted(by), first, last }
+            }
+            Found::Control { opcode, payload } => Found::Control { opcode, payload: payload.shifted(by) },
+        }
+    }
+}
+
+/// The outcome of one call to [`Receiver::feed`].
+#[derive(Debug)]
+pub(crate) struct Step {
+    /// Input bytes taken.
+    pub(crate) consumed: usize,
+    /// What was found, if anything, or the first violation.
+    pub(crate) result: Result<Option<Found>>,
+}
+
+/// The frame being received.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    opcode: Opcode,
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    len: u64,
+    received: u64,
+}
+
+/// The data message being received.
+#[derive(Debug, Clone, Copy)]
+struct Message {
+    text: bool,
+    /// The sum of the declared lengths of its frames so far.
+    declared: u64,
+    /// No piece has been delivered yet (streaming).
+    first: bool,
+}
+
+/// Turns received bytes into messages and control frames.
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    rules: HeaderRules,
+    max_message: u64,
+    streaming: bool,
+    rx_start: u32,
+    rx_expand: u32,
+    header: [u8; MAX_HEADER_LEN],
+    header_len: u8,
+    frame: Option<Frame>,
+    message: Option<Message>,
+    utf8: Utf8Validator,
+    /// Message bytes that spanned inputs, then a partial control payload.
+    buf: Vec<u8>,
+    /// Where a partial control payload starts in `buf`.
+    control_start: usize,
+    /// `buf` is truncated to this length at the next call (what was lent
+    /// out is no longer needed then).
+    truncate_to: Option<usize>,
+}
+
+impl Receiver {
+    /// A receiver for frames that must (`masked`, a server) or must not (a
+    /// client) be masked.
+    pub(crate) fn new(masked: bool, limits: &Limits, streaming: bool) -> Receiver {
+        Receiver {
+            rules: HeaderRules { masked: Some(masked), allowed_rsv: 0, max_payload: limits.max_frame },
+            max_message: limits.max_message,
+            streaming,
+            rx_start: limits.rx_start_size,
+            rx_expand: limits.rx_expand_size,
+            header: [0; MAX_HEADER_LEN],
+            header_len: 0,
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            buf: Vec::new(),
+            control_start: 0,
+            truncate_to: None,
+        }
+    }
+
+    /// The buffered bytes at `range` (a [`Payload::Buffered`] range).
+    pub(crate) fn buffered(&self, range: Range<usize>) -> &[u8] {
+        &self.buf[range]
+    }
+
+    /// Bytes currently held for messages or frames that span inputs.
+    pub(crate) fn held(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Reads frames from `input`, unmasking payloads in place, until
+    /// something complete is found or the input is used up.
+    pub(crate) fn feed(&mut self, input: &mut [u8]) -> Step {
+        if let Some(len) = self.truncate_to.take() {
+            self.buf.truncate(len);
+            if self.buf.is_empty() && self.buf.capacity() > self.rx_start as usize {
+                self.buf = Vec::new();
+            }
+        }
+        let mut pos = 0;
+        loop {
+            let frame = match self.frame {
+                Some(frame) => frame,
+                None => match self.read_header(&input[pos..]) {
+                    Ok((n, Some(header))) => {
+                        pos += n;
+                        match self.begin_frame(header) {
+                            Ok(frame) => frame,
+                            Err(e) => return Step { consumed: pos, result: Err(e) },
+                        }
+                    }
+                    Ok((n, None)) => return Step { consumed: pos + n, result: Ok(None) },
+                    Err(e) => return Step { consumed: pos, result: Err(e) },
+                },
+            };
+            let avail = (frame.len - frame.received).min((input.len() - pos) as u64) as usize;
+            let chunk = pos..pos + avail;
+            if let Some(key) = frame.mask {
+                apply_mask(&mut input[chunk.clone()], key, frame.received as usize);
+            }
+            pos += avail;
+            let done = frame.received + avail as u64 == frame.len;
+            self.frame = if done { None } else { Some(Frame { received: frame.received + avail as u64, ..frame }) };
+            let found = if frame.opcode.is_control() {
+                self.control_chunk(frame, &input[chunk.clone()], chunk, done)
+            } else {
+                self.data_chunk(frame, &input[chunk.clone()], chunk, done)
+            };
+            match found {
+                Err(e) => return Step { consumed: pos, result: Err(e) },
+                Ok(Some(found)) => return Step { consumed: pos, result: Ok(Some(found)) },
+                Ok(None) if pos == input.len() => return Step { consumed: pos, result: Ok(None) },
+                Ok(None) => {}
+            }
+        }
+    }
+
+    /// Reads a header from `input`, completing one begun in an earlier
+    /// input. Returns the bytes taken and the header once complete.
+    fn read_header(&mut self, input: &[u8]) -> Result<(usize, Option<FrameHeader>)> {
+        let have = self.header_len as usize;
+        if have == 0 {
+            if let Some((header, n)) = decode_header(input, &self.rules)? {
+                return Ok((n, Some(header)));
+            }
+            self.header[..input.len()].copy_from_slice(input);
+            self.header_len = input.len() as u8;
+            return Ok((input.len(), None));
+        }
+        let take = (MAX_HEADER_LEN - have).min(input.len());
+        self.header[have..have + take].copy_from_slice(&input[..take]);
+        match decode_header(&self.header[..have + take], &self.rules)? {
+            Some((header, n)) => {
+                self.header_len = 0;
+                Ok((n - have, Some(header)))
+            }
+            None => {
+                self.header_len = (have + take) as u8;
+                Ok((take, None))
+            }
+        }
+    }
+
+    /// Checks a header against the message in progress and starts the frame.
+    fn begin_frame(&mut self, h: FrameHeader) -> Result<Frame> {
+        let frame = Frame { opcode: h.opcode, fin: h.fin, mask: h.mask, len: h.payload_len, received: 0 };
+        match h.opcode {
+            Opcode::Continuation => {
+                let msg = self.message.as_mut().ok_or(Error::UnexpectedContinuation)?;
+                msg.declared = msg.declared.saturating_add(h.payload_len);
+                if msg.declared > self.max_message {
+                    return Err(Error::MessageTooBig);
+                }
+            }
+            Opcode::Text | Opcode::Binary => {
+                if self.message.is_some() {
+                    return Err(Error::ExpectedContinuation);
+                }
+                if h.payload_len > self.max_message {
+                    return Err(Error::MessageTooBig);
+                }
+                self.message = Some(Message { text: h.opcode == Opcode::Text, declared: h.payload_len, first: true });
+            }
+            Opcode::Close | Opcode::Ping | Opcode::Pong => self.control_start = self.buf.len(),
+        }
+        self.frame = Some(frame);
+        Ok(frame)
+    }
+
+    /// Handles the next piece of a control payload.
+    fn control_chunk(&mut self, frame: Frame, chunk: &[u8], at: Range<usize>, done: bool) -> Result<Option<Found>> {
+        if done && self.buf.len() == self.control_start && chunk.len() as u64 == frame.len {
+            return Ok(Some(Found::Control { opcode: frame.opcode, payload: Payload::Input(at) }));
+        }
+        self.buf.extend_from_slice(chunk);
+        if !done {
+            return Ok(None);
+        }
+        self.truncate_to = Some(self.control_start);
+        Ok(Some(Found::Control { opcode: frame.opcode, payload: Payload::Buffered(self.control_start..self.buf.len()) }))
+    }
+
+    /// Handles the next piece of a data payload.
+    fn data_chunk(&mut self, frame: Frame, chunk: &[u8], at: Range<usize>, done: bool) -> Result<Option<Found>> {
+        let mut msg = self.message.expect("a data frame belongs to a message");
+        if msg.text {
+            self.utf8.feed(chunk).map_err(|_| Error::InvalidUtf8)?;
+        }
+        let last = done && frame.fin;
+        if last {
+            self.message = None;
+            if msg.text {
+                self.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
+            }
+        }
+        if self.streaming {
+            if chunk.is_empty() && !last {
+                return Ok(None);
+            }
+            let first = msg.first;
+            msg.first = false;
+            if !last {
+                self.message = Some(msg);
+            }
+            return Ok(Some(Found::Fragment { text: msg.text, payload: Payload::Input(at), first, last }));
+        }
+        if last && self.buf.is_empty() && chunk.len() as u64 == frame.len {
+            return Ok(Some(Found::Message { text: msg.text, payload: Payload::Input(at) }));
+        }
+        self.reserve(chunk.len());
+        self.buf.extend_from_slice(chunk);
+        if !last {
+            return Ok(None);
+        }
+        self.truncate_to = Some(0);
+        Ok(Some(Found::Message { text: msg.text, payload: Payload::Buffered(0..self.buf.len()) }))
+    }
+
+    /// Makes room for `more` bytes: the first allocation is `rx_start`
+    /// bytes, later ones grow by `rx_expand` steps, and at least by half
+    /// the current size so that a large message costs linear time.
+    fn reserve(&mut self, more: usize) {
+        let needed = self.buf.len() + more;
+        let cap = self.buf.capacity();
+        if needed <= cap {
+            return;
+        }
+        let start = self.rx_start as usize;
+        let step = (self.rx_expand as usize).max(1);
+        let target = if needed <= start {
+            start
+        } else {
+            let grown = needed.max(cap + cap / 2);
+            start + (grown - start).div_ceil(step) * step
+        };
+        self.buf.reserve_exact(target - self.buf.len());
+    }
+}

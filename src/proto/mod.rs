@@ -1,0 +1,22 @@
+//! The sans-IO protocol core (RFC 6455): no sockets, no threads, no clock.
+//!
+//! One module per concept: [`frame`] (header codec and opcodes), [`mask`],
+//! [`utf8`] (incremental validation), [`close`] (codes and reasons),
+//! message reassembly and limits, [`handshake`] (client and server), the
+//! [`Connection`] state machine, [`config`] and [`rng`].
+
+pub mod close;
+pub mod config;
+mod connection;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+mod message;
+mod output;
+pub mod rng;
+mod timer;
+pub mod utf8;
+
+pub use config::{Config, Limits};
+pub use connection::{Connection, Event, Progress, Role, ServerOptions, State};
+pub use frame::Opcode;
