@@ -30,11 +30,19 @@ fn main() {
         .expect("cbindgen.toml is readable and valid");
     config.after_includes = Some(version);
 
-    let header = cbindgen::Builder::new()
-        .with_crate(&crate_dir)
-        .with_config(config)
-        .generate()
-        .expect("cbindgen generates include/ews.h");
+    // Only the C boundary and the one core struct it shares (the limits)
+    // are parsed, so nothing else of the crate leaks into the header.
+    let mut builder = cbindgen::Builder::new().with_config(config).with_src(crate_dir.join("src/proto/config.rs"));
+    let mut ffi_files: Vec<PathBuf> = std::fs::read_dir(crate_dir.join("src/ffi"))
+        .expect("src/ffi is readable")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.ends_with("mod.rs"))
+        .collect();
+    ffi_files.sort();
+    for file in ffi_files {
+        builder = builder.with_src(file);
+    }
+    let header = builder.generate().expect("cbindgen generates include/ews.h");
     let generated = out_dir.join("ews.h");
     header.write_to_file(&generated);
 

@@ -7,7 +7,13 @@
 //! string), and the C layer maps each variant to an `EWS_E*` code in one
 //! place (`ffi::errors`).
 
+use std::ffi::CStr;
 use std::fmt;
+
+/// The text of a static description (all are ASCII).
+fn text(s: &'static CStr) -> &'static str {
+    s.to_str().unwrap_or("")
+}
 
 /// Which kind of failure an [`Error`] is; the C layer maps it to an `EWS_E*` code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,20 +76,25 @@ pub enum HandshakeError {
 impl HandshakeError {
     /// The stable reason string (`"HS: Accept hash wrong"`, ...).
     pub fn reason(self) -> &'static str {
+        text(self.reason_c())
+    }
+
+    /// The reason as a NUL-terminated string (for C callers).
+    pub fn reason_c(self) -> &'static CStr {
         match self {
-            HandshakeError::ResponseMalformed => "HS: response malformed",
-            HandshakeError::ResponseTooLarge => "HS: response headers too large",
-            HandshakeError::NotSwitching(_) => "HS: ws upgrade response not 101",
-            HandshakeError::UpgradeMissing => "HS: UPGRADE missing",
-            HandshakeError::UpgradeNotWebsocket => "HS: Upgrade to something other than websocket",
-            HandshakeError::ConnectionMissing => "HS: CONNECTION missing",
-            HandshakeError::ConnectionNotUpgrade => "HS: CONNECTION malformed",
-            HandshakeError::AcceptMissing => "HS: ACCEPT missing",
-            HandshakeError::AcceptWrong => "HS: Accept hash wrong",
-            HandshakeError::ProtocolMalformed => "HS: PROTOCOL malformed",
-            HandshakeError::ProtocolNotOffered => "HS: Cannot match protocol",
-            HandshakeError::ExtensionNotOffered => "HS: EXT: unknown ext",
-            HandshakeError::PeerHungUp => "Peer hung up",
+            HandshakeError::ResponseMalformed => c"HS: response malformed",
+            HandshakeError::ResponseTooLarge => c"HS: response headers too large",
+            HandshakeError::NotSwitching(_) => c"HS: ws upgrade response not 101",
+            HandshakeError::UpgradeMissing => c"HS: UPGRADE missing",
+            HandshakeError::UpgradeNotWebsocket => c"HS: Upgrade to something other than websocket",
+            HandshakeError::ConnectionMissing => c"HS: CONNECTION missing",
+            HandshakeError::ConnectionNotUpgrade => c"HS: CONNECTION malformed",
+            HandshakeError::AcceptMissing => c"HS: ACCEPT missing",
+            HandshakeError::AcceptWrong => c"HS: Accept hash wrong",
+            HandshakeError::ProtocolMalformed => c"HS: PROTOCOL malformed",
+            HandshakeError::ProtocolNotOffered => c"HS: Cannot match protocol",
+            HandshakeError::ExtensionNotOffered => c"HS: EXT: unknown ext",
+            HandshakeError::PeerHungUp => c"Peer hung up",
         }
     }
 }
@@ -139,19 +150,24 @@ impl RequestError {
 
     /// A stable description of the failure.
     pub fn reason(self) -> &'static str {
+        text(self.reason_c())
+    }
+
+    /// The description as a NUL-terminated string (for C callers).
+    pub fn reason_c(self) -> &'static CStr {
         match self {
-            RequestError::Malformed => "request malformed",
-            RequestError::HttpVersion => "HTTP version not supported",
-            RequestError::Method => "method not allowed",
-            RequestError::HeadersTooLarge => "request headers too large",
-            RequestError::HostMissing => "Host missing or repeated",
-            RequestError::UpgradeMissing => "Upgrade: websocket missing",
-            RequestError::ConnectionNotUpgrade => "Connection: Upgrade missing",
-            RequestError::KeyInvalid => "Sec-WebSocket-Key missing or invalid",
-            RequestError::Version => "Sec-WebSocket-Version is not 13",
-            RequestError::TargetInvalid => "request-target is not an absolute path",
-            RequestError::NotFound => "resource not found",
-            RequestError::Refused(_) => "refused by the host",
+            RequestError::Malformed => c"request malformed",
+            RequestError::HttpVersion => c"HTTP version not supported",
+            RequestError::Method => c"method not allowed",
+            RequestError::HeadersTooLarge => c"request headers too large",
+            RequestError::HostMissing => c"Host missing or repeated",
+            RequestError::UpgradeMissing => c"Upgrade: websocket missing",
+            RequestError::ConnectionNotUpgrade => c"Connection: Upgrade missing",
+            RequestError::KeyInvalid => c"Sec-WebSocket-Key missing or invalid",
+            RequestError::Version => c"Sec-WebSocket-Version is not 13",
+            RequestError::TargetInvalid => c"request-target is not an absolute path",
+            RequestError::NotFound => c"resource not found",
+            RequestError::Refused(_) => c"refused by the host",
         }
     }
 }
@@ -185,8 +201,6 @@ pub enum Error {
     CloseTooShort,
     /// A close code that may not appear on the wire (§7.4).
     InvalidCloseCode(u16),
-    /// A data frame after the peer's close frame (§5.5.1).
-    DataAfterClose,
 
     // --- 1007 ---
     /// Invalid UTF-8 in a text message or close reason (§8.1).
@@ -220,9 +234,9 @@ pub enum Error {
 
     // --- caller mistakes ---
     /// An argument was invalid; the text names it.
-    Invalid(&'static str),
+    Invalid(&'static CStr),
     /// The call is not allowed now; the text says why.
-    State(&'static str),
+    State(&'static CStr),
 }
 
 impl Error {
@@ -241,7 +255,7 @@ impl Error {
             | Error::ExpectedContinuation
             | Error::CloseTooShort
             | Error::InvalidCloseCode(_)
-            | Error::DataAfterClose => Category::Protocol,
+            => Category::Protocol,
             Error::InvalidUtf8 => Category::Utf8,
             Error::FrameTooBig | Error::MessageTooBig => Category::TooBig,
             Error::Handshake(_) | Error::Request(_) => Category::Handshake,
@@ -267,30 +281,34 @@ impl Error {
 
     /// A stable, human-readable description of the failure.
     pub fn detail(&self) -> &'static str {
+        text(self.detail_c())
+    }
+
+    /// The description as a NUL-terminated string (for C callers).
+    pub fn detail_c(&self) -> &'static CStr {
         match self {
-            Error::ReservedBits => "reserved bits set without an extension",
-            Error::ReservedOpcode(_) => "reserved opcode",
-            Error::UnmaskedFrame => "client frame not masked",
-            Error::MaskedFrame => "server frame masked",
-            Error::ControlFrameTooLong => "control frame payload longer than 125 bytes",
-            Error::FragmentedControlFrame => "control frame without FIN",
-            Error::NonMinimalLength => "payload length not minimally encoded",
-            Error::LengthTopBit => "64-bit payload length with the top bit set",
-            Error::UnexpectedContinuation => "continuation frame without a message in progress",
-            Error::ExpectedContinuation => "new message while a fragmented message is in progress",
-            Error::CloseTooShort => "close payload of one byte",
-            Error::InvalidCloseCode(_) => "invalid close code",
-            Error::DataAfterClose => "frame after close",
-            Error::InvalidUtf8 => "invalid UTF-8",
-            Error::FrameTooBig => "frame too big",
-            Error::MessageTooBig => "message too big",
-            Error::Handshake(h) => h.reason(),
-            Error::Request(r) => r.reason(),
-            Error::HandshakeTimeout => "handshake timed out",
-            Error::CloseTimeout => "close handshake timed out",
-            Error::PongTimeout => "keepalive pong timed out",
-            Error::Dropped => "connection dropped without a close frame",
-            Error::Io(_) => "I/O error",
+            Error::ReservedBits => c"reserved bits set without an extension",
+            Error::ReservedOpcode(_) => c"reserved opcode",
+            Error::UnmaskedFrame => c"client frame not masked",
+            Error::MaskedFrame => c"server frame masked",
+            Error::ControlFrameTooLong => c"control frame payload longer than 125 bytes",
+            Error::FragmentedControlFrame => c"control frame without FIN",
+            Error::NonMinimalLength => c"payload length not minimally encoded",
+            Error::LengthTopBit => c"64-bit payload length with the top bit set",
+            Error::UnexpectedContinuation => c"continuation frame without a message in progress",
+            Error::ExpectedContinuation => c"new message while a fragmented message is in progress",
+            Error::CloseTooShort => c"close payload of one byte",
+            Error::InvalidCloseCode(_) => c"invalid close code",
+            Error::InvalidUtf8 => c"invalid UTF-8",
+            Error::FrameTooBig => c"frame too big",
+            Error::MessageTooBig => c"message too big",
+            Error::Handshake(h) => h.reason_c(),
+            Error::Request(r) => r.reason_c(),
+            Error::HandshakeTimeout => c"handshake timed out",
+            Error::CloseTimeout => c"close handshake timed out",
+            Error::PongTimeout => c"keepalive pong timed out",
+            Error::Dropped => c"connection dropped without a close frame",
+            Error::Io(_) => c"I/O error",
             Error::Invalid(what) => what,
             Error::State(why) => why,
         }

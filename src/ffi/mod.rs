@@ -1,1 +1,18 @@
-//! The C boundary.
+//! The C boundary: every `extern "C"` function of `include/ews.h`.
+//!
+//! One module per C "class". This layer checks arguments, converts
+//! pointers (all of that `unsafe` lives in [`ptr`]), catches panics
+//! ([`panic`]) and maps errors to `EWS_E*` codes ([`errors`]); the protocol
+//! logic stays in [`crate::proto`].
+//!
+//! The exports are safe Rust functions taking raw pointers: their contract
+//! is the C one written in the header, which Rust cannot express.
+#![allow(non_camel_case_types, clippy::not_unsafe_ptr_arg_deref)]
+
+pub mod conn;
+pub mod errors;
+pub mod helpers;
+pub mod panic;
+pub mod ptr;
+pub mod uri;
+pub mod version;

@@ -64,15 +64,15 @@ pub fn decode_close_payload(payload: &[u8]) -> Result<(u16, &str)> {
 pub fn encode_close_payload(code: u16, reason: &str, out: &mut [u8; MAX_CONTROL_PAYLOAD]) -> Result<usize> {
     if code == 0 {
         if !reason.is_empty() {
-            return Err(Error::Invalid("a close reason needs a close code"));
+            return Err(Error::Invalid(c"a close reason needs a close code"));
         }
         return Ok(0);
     }
     if !is_valid_wire_code(code) {
-        return Err(Error::Invalid("close code may not be sent"));
+        return Err(Error::Invalid(c"close code may not be sent"));
     }
     if reason.len() > MAX_REASON_LEN {
-        return Err(Error::Invalid("close reason longer than 123 bytes"));
+        return Err(Error::Invalid(c"close reason longer than 123 bytes"));
     }
     out[..2].copy_from_slice(&code.to_be_bytes());
     out[2..2 + reason.len()].copy_from_slice(reason.as_bytes());

@@ -160,7 +160,7 @@ pub struct Connection {
 impl Connection {
     fn new(role: Role, config: Config, state: State) -> Result<Connection> {
         if !config.limits.is_valid() {
-            return Err(Error::Invalid("a size limit is 0"));
+            return Err(Error::Invalid(c"a size limit is 0"));
         }
         let handshake_timer = match state {
             State::Connecting => Timer::start(config.limits.handshake_timeout_ms),
@@ -196,7 +196,7 @@ impl Connection {
     pub fn server(config: Config, options: ServerOptions) -> Result<Connection> {
         server::check_extra_headers(&options.headers).map_err(Error::Invalid)?;
         if options.protocols.iter().any(|p| !handshake::is_token(p.as_bytes())) {
-            return Err(Error::Invalid("subprotocol is not a token"));
+            return Err(Error::Invalid(c"subprotocol is not a token"));
         }
         let head = HeadReader::new(config.limits.max_handshake_bytes as usize);
         let mut conn = Connection::new(Role::Server, config, State::Connecting)?;
@@ -458,10 +458,10 @@ impl Connection {
     /// offered, or `None`) and extra header fields, and opens the connection.
     pub fn accept(&mut self, protocol: Option<&str>, headers: &[(String, String)]) -> Result<()> {
         if self.state != State::Requested {
-            return Err(Error::State("no request is waiting to be accepted"));
+            return Err(Error::State(c"no request is waiting to be accepted"));
         }
         if protocol.is_some_and(|p| !self.offered_protocols().iter().any(|o| o == p)) {
-            return Err(Error::Invalid("the client did not offer this subprotocol"));
+            return Err(Error::Invalid(c"the client did not offer this subprotocol"));
         }
         server::check_extra_headers(headers).map_err(Error::Invalid)?;
         let Some(hs) = self.handshake.take() else {
@@ -479,10 +479,10 @@ impl Connection {
     /// (400-599) and fails the connection.
     pub fn reject(&mut self, status: u16) -> Result<()> {
         if self.state != State::Requested {
-            return Err(Error::State("no request is waiting to be accepted"));
+            return Err(Error::State(c"no request is waiting to be accepted"));
         }
         if !(400..=599).contains(&status) {
-            return Err(Error::Invalid("status must be 400-599"));
+            return Err(Error::Invalid(c"status must be 400-599"));
         }
         self.fail_handshake(Error::Request(RequestError::Refused(status)));
         Ok(())
@@ -572,9 +572,9 @@ impl Connection {
     fn check_can_send(&self) -> Result<()> {
         match self.state {
             State::Open => Ok(()),
-            State::Connecting | State::Requested => Err(Error::State("the handshake has not completed")),
-            State::Closing | State::Closed => Err(Error::State("a close frame was sent")),
-            State::Failed => Err(Error::State("the connection failed")),
+            State::Connecting | State::Requested => Err(Error::State(c"the handshake has not completed")),
+            State::Closing | State::Closed => Err(Error::State(c"a close frame was sent")),
+            State::Failed => Err(Error::State(c"the connection failed")),
         }
     }
 
@@ -582,10 +582,10 @@ impl Connection {
     pub fn send(&mut self, text: bool, data: &[u8]) -> Result<()> {
         self.check_can_send()?;
         if self.sending.is_some() {
-            return Err(Error::State("a fragmented message is in progress"));
+            return Err(Error::State(c"a fragmented message is in progress"));
         }
         if text && std::str::from_utf8(data).is_err() {
-            return Err(Error::Invalid("text is not valid UTF-8"));
+            return Err(Error::Invalid(c"text is not valid UTF-8"));
         }
         self.out.frame(if text { Opcode::Text } else { Opcode::Binary }, true, data)
     }
@@ -599,28 +599,28 @@ impl Connection {
     pub fn send_frame(&mut self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<()> {
         self.check_can_send()?;
         match opcode {
-            Opcode::Close => Err(Error::Invalid("send a close frame with close()")),
+            Opcode::Close => Err(Error::Invalid(c"send a close frame with close()")),
             Opcode::Ping | Opcode::Pong => {
                 if !fin {
-                    return Err(Error::Invalid("control frames cannot be fragmented"));
+                    return Err(Error::Invalid(c"control frames cannot be fragmented"));
                 }
                 if data.len() > MAX_CONTROL_PAYLOAD {
-                    return Err(Error::Invalid("control frame payload longer than 125 bytes"));
+                    return Err(Error::Invalid(c"control frame payload longer than 125 bytes"));
                 }
                 self.out.frame(opcode, true, data)
             }
             Opcode::Text | Opcode::Binary | Opcode::Continuation => {
                 let text = match (opcode, self.sending) {
                     (Opcode::Continuation, Some(text)) => text,
-                    (Opcode::Continuation, None) => return Err(Error::State("no fragmented message is in progress")),
-                    (_, Some(_)) => return Err(Error::State("a fragmented message is in progress")),
+                    (Opcode::Continuation, None) => return Err(Error::State(c"no fragmented message is in progress")),
+                    (_, Some(_)) => return Err(Error::State(c"a fragmented message is in progress")),
                     (op, None) => op == Opcode::Text,
                 };
                 if text {
                     let mut check = self.send_utf8.clone();
-                    check.feed(data).map_err(|_| Error::Invalid("text is not valid UTF-8"))?;
+                    check.feed(data).map_err(|_| Error::Invalid(c"text is not valid UTF-8"))?;
                     if fin {
-                        check.finish().map_err(|_| Error::Invalid("text ends inside a UTF-8 sequence"))?;
+                        check.finish().map_err(|_| Error::Invalid(c"text ends inside a UTF-8 sequence"))?;
                     }
                     self.send_utf8 = check;
                 }

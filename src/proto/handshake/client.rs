@@ -24,16 +24,16 @@ impl ClientOptions {
     pub fn check(&self) -> Result<()> {
         let r = self.resource.as_bytes();
         if r.first() != Some(&b'/') || r.iter().any(|&b| b <= b' ' || b == 0x7f) {
-            return Err(Error::Invalid("resource must be an absolute path without spaces or controls"));
+            return Err(Error::Invalid(c"resource must be an absolute path without spaces or controls"));
         }
         if self.host.is_empty() || self.host.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(Error::Invalid("host must be non-empty without spaces or controls"));
+            return Err(Error::Invalid(c"host must be non-empty without spaces or controls"));
         }
         if self.origin.as_deref().is_some_and(|o| !is_header_value(o.as_bytes())) {
-            return Err(Error::Invalid("origin contains CR, LF or NUL"));
+            return Err(Error::Invalid(c"origin contains CR, LF or NUL"));
         }
         if self.protocols.iter().any(|p| !is_token(p.as_bytes())) {
-            return Err(Error::Invalid("subprotocol is not a token"));
+            return Err(Error::Invalid(c"subprotocol is not a token"));
         }
         super::server::check_extra_headers(&self.headers).map_err(Error::Invalid)
     }

@@ -2,6 +2,7 @@
 //! validating the client's request, choosing a subprotocol and answering
 //! with `101` or a complete HTTP error response.
 
+use std::ffi::CStr;
 use std::fmt::Write as _;
 
 use crate::error::RequestError;
@@ -122,13 +123,13 @@ pub fn select_protocol<'a>(offered: &[String], supported: &'a [String]) -> Optio
 
 /// Checks extra header fields a host wants to send: names must be tokens,
 /// values must not contain CR, LF or NUL.
-pub fn check_extra_headers(headers: &[(String, String)]) -> Result<(), &'static str> {
+pub fn check_extra_headers(headers: &[(String, String)]) -> Result<(), &'static CStr> {
     for (name, value) in headers {
         if !is_token(name.as_bytes()) {
-            return Err("header name is not a token");
+            return Err(c"header name is not a token");
         }
         if !is_header_value(value.as_bytes()) {
-            return Err("header value contains CR, LF or NUL");
+            return Err(c"header value contains CR, LF or NUL");
         }
     }
     Ok(())

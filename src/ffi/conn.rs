@@ -1,0 +1,700 @@
+//! `ews_conn`: a WebSocket connection without I/O (the sans-IO C API).
+//!
+//! Methods: ews_conn_new, ews_conn_free, ews_conn_feed, ews_conn_on_eof,
+//! ews_conn_output, ews_conn_consume, ews_conn_send, ews_conn_send_frame,
+//! ews_conn_ping, ews_conn_pong, ews_conn_close, ews_conn_accept,
+//! ews_conn_reject, ews_conn_next_deadline, ews_conn_on_time,
+//! ews_conn_state, ews_conn_wants_close, ews_conn_subprotocol,
+//! ews_conn_resource, ews_conn_request_header, ews_conn_error,
+//! ews_conn_error_detail.
+
+use std::ffi::{CString, c_char, c_int};
+use std::ptr::null;
+
+use crate::error::Error;
+use crate::ffi::errors::{EWS_EINVAL, EWS_EPANIC, EWS_OK, code_of, result_code};
+use crate::ffi::panic::guard;
+use crate::ffi::ptr::{self, Str};
+use crate::proto::close::MAX_REASON_LEN;
+use crate::proto::handshake::client::ClientOptions;
+use crate::proto::{Config, Connection, Event, Limits, Opcode, Role, ServerOptions, State};
+
+/// The client role: sends masked frames.
+pub const EWS_ROLE_CLIENT: c_int = 0;
+/// The server role: receives masked frames.
+pub const EWS_ROLE_SERVER: c_int = 1;
+
+/// No event.
+pub const EWS_EVENT_NONE: c_int = 0;
+/// The opening handshake completed.
+pub const EWS_EVENT_OPEN: c_int = 1;
+/// A whole message: `data`/`len`, `is_text`.
+pub const EWS_EVENT_MESSAGE: c_int = 2;
+/// A piece of a message (streaming): `data`/`len`, `is_text`, `first`, `last`.
+pub const EWS_EVENT_FRAGMENT: c_int = 3;
+/// A ping: `data`/`len` (the pong is already queued).
+pub const EWS_EVENT_PING: c_int = 4;
+/// A pong: `data`/`len`.
+pub const EWS_EVENT_PONG: c_int = 5;
+/// The peer's close frame: `code` (1005 if it had none), the reason in
+/// `data`/`len` (NUL-terminated). The answering close frame is queued.
+pub const EWS_EVENT_CLOSE: c_int = 6;
+/// The connection failed: `error`, `detail`, `code`, `status`.
+pub const EWS_EVENT_ERROR: c_int = 7;
+/// Server with `defer_accept`: a valid upgrade request waits for
+/// ews_conn_accept() or ews_conn_reject().
+pub const EWS_EVENT_REQUEST: c_int = 8;
+
+/// The opening handshake is under way.
+pub const EWS_STATE_CONNECTING: c_int = 0;
+/// A request waits for ews_conn_accept() / ews_conn_reject().
+pub const EWS_STATE_REQUESTED: c_int = 1;
+/// Messages flow both ways.
+pub const EWS_STATE_OPEN: c_int = 2;
+/// This end sent a close frame and waits for the peer's.
+pub const EWS_STATE_CLOSING: c_int = 3;
+/// The closing handshake completed.
+pub const EWS_STATE_CLOSED: c_int = 4;
+/// The connection failed.
+pub const EWS_STATE_FAILED: c_int = 5;
+
+/// A header field given to ews: a name and a value, both NUL-terminated.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ews_header {
+    /// The field name (a token, e.g. "Authorization").
+    pub name: *const c_char,
+    /// The field value (no CR, LF).
+    pub value: *const c_char,
+}
+
+/// Options of a sans-IO connection. Initialise with ews_conn_options_init()
+/// and set what differs; ews copies what it needs in ews_conn_new().
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ews_conn_options {
+    /// The limits (sizes and timeouts).
+    pub limits: Limits,
+    /// Non-zero: deliver data as EWS_EVENT_FRAGMENT pieces as they arrive
+    /// instead of whole messages (nothing is buffered).
+    pub streaming: c_int,
+    /// Non-zero: deliver EWS_EVENT_PING and EWS_EVENT_PONG.
+    pub control_events: c_int,
+    /// Send a ping after this many milliseconds of silence (0: no keepalive).
+    pub keepalive_interval_ms: u32,
+    /// Fail with EWS_ETIMEDOUT when no pong follows in this many
+    /// milliseconds (0: the interval).
+    pub keepalive_timeout_ms: u32,
+    /// Non-zero: no HTTP handshake; the connection starts open.
+    pub no_http: c_int,
+    /// Client: the resource (path and query) to request; NULL gives "/".
+    pub resource: *const c_char,
+    /// Client: the Host value (required unless no_http).
+    pub host: *const c_char,
+    /// Client: the Origin value, or NULL.
+    pub origin: *const c_char,
+    /// Client: the subprotocols to offer; server: the subprotocols
+    /// supported, in order of preference.
+    pub protocols: *const *const c_char,
+    /// The number of entries in `protocols`.
+    pub protocol_count: usize,
+    /// Client: extra request header fields; server: extra fields of the
+    /// 101 response.
+    pub headers: *const ews_header,
+    /// The number of entries in `headers`.
+    pub header_count: usize,
+    /// Server: the resources (paths) served; others get 404. NULL: all.
+    pub resources: *const *const c_char,
+    /// The number of entries in `resources`.
+    pub resource_count: usize,
+    /// Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
+    /// accept or reject each request.
+    pub defer_accept: c_int,
+}
+
+/// Something that happened on a connection; which fields are set depends
+/// on `kind`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ews_event {
+    /// EWS_EVENT_*.
+    pub kind: c_int,
+    /// Messages and fragments: 1 for text, 0 for binary.
+    pub is_text: c_int,
+    /// Fragments: 1 on the first piece of a message.
+    pub first: c_int,
+    /// Fragments: 1 on the last piece of a message.
+    pub last: c_int,
+    /// The payload (message, fragment, ping, pong) or close reason. Valid
+    /// until the next call on the connection, or while the buffer passed to
+    /// ews_conn_feed() is unchanged, whichever is sooner.
+    pub data: *const u8,
+    /// The length of `data`.
+    pub len: usize,
+    /// Close: the peer's close code (1005: none). Error: the close code sent
+    /// (1002, 1007, 1009), or 1006 when none was sent.
+    pub code: c_int,
+    /// Error: the EWS_E* code.
+    pub error: c_int,
+    /// Error: the HTTP status a server answered when refusing a handshake,
+    /// or a client received instead of 101; otherwise 0.
+    pub status: c_int,
+    /// Error: a static description ("HS: Accept hash wrong", ...).
+    pub detail: *const c_char,
+}
+
+impl ews_event {
+    fn empty() -> ews_event {
+        ews_event {
+            kind: EWS_EVENT_NONE,
+            is_text: 0,
+            first: 0,
+            last: 0,
+            data: null(),
+            len: 0,
+            code: 0,
+            error: 0,
+            status: 0,
+            detail: null(),
+        }
+    }
+}
+
+/// A sans-IO WebSocket connection. See ews_conn_new().
+pub struct ews_conn {
+    conn: Connection,
+    /// The last close reason, NUL-terminated.
+    reason: [u8; MAX_REASON_LEN + 1],
+    subprotocol: Option<CString>,
+    resource: Option<CString>,
+}
+
+/// Fills `opts` with the defaults: default limits, no streaming, no
+/// control events, no keepalive, HTTP handshake, all pointers NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_options_init(opts: *mut ews_conn_options) {
+    guard((), || {
+        ptr::write(
+            opts,
+            ews_conn_options {
+                limits: Limits::default(),
+                streaming: 0,
+                control_events: 0,
+                keepalive_interval_ms: 0,
+                keepalive_timeout_ms: 0,
+                no_http: 0,
+                resource: null(),
+                host: null(),
+                origin: null(),
+                protocols: null(),
+                protocol_count: 0,
+                headers: null(),
+                header_count: 0,
+                resources: null(),
+                resource_count: 0,
+                defer_accept: 0,
+            },
+        );
+    })
+}
+
+/// Fills `limits` with the defaults: 1 MiB frames and messages, 8 KiB and
+/// 64 header fields for the handshake, 10 s handshake timeout, 5 s close
+/// timeout, 64 KiB send queue, 4096-byte receive buffer start and step.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_limits_init(limits: *mut Limits) {
+    guard((), || {
+        ptr::write(limits, Limits::default());
+    })
+}
+
+fn string_list(p: *const *const c_char, n: usize) -> Result<Vec<String>, c_int> {
+    let items = ptr::array(p, n).ok_or(EWS_EINVAL)?;
+    items
+        .iter()
+        .map(|&s| match ptr::string(s) {
+            Str::Text(t) => Ok(t.to_owned()),
+            _ => Err(EWS_EINVAL),
+        })
+        .collect()
+}
+
+fn optional_string(p: *const c_char) -> Result<Option<String>, c_int> {
+    match ptr::string(p) {
+        Str::Null => Ok(None),
+        Str::Text(t) => Ok(Some(t.to_owned())),
+        Str::Invalid => Err(EWS_EINVAL),
+    }
+}
+
+fn header_list(p: *const ews_header, n: usize) -> Result<Vec<(String, String)>, c_int> {
+    let items = ptr::array(p, n).ok_or(EWS_EINVAL)?;
+    items
+        .iter()
+        .map(|h| match (ptr::string(h.name), ptr::string(h.value)) {
+            (Str::Text(n), Str::Text(v)) => Ok((n.to_owned(), v.to_owned())),
+            _ => Err(EWS_EINVAL),
+        })
+        .collect()
+}
+
+fn new_conn(role: c_int, o: &ews_conn_options) -> Result<Connection, c_int> {
+    let role = match role {
+        EWS_ROLE_CLIENT => Role::Client,
+        EWS_ROLE_SERVER => Role::Server,
+        _ => return Err(EWS_EINVAL),
+    };
+    let config = Config {
+        limits: o.limits,
+        streaming: o.streaming != 0,
+        control_events: o.control_events != 0,
+        keepalive_interval_ms: o.keepalive_interval_ms,
+        keepalive_timeout_ms: o.keepalive_timeout_ms,
+    };
+    let protocols = string_list(o.protocols, o.protocol_count)?;
+    let headers = header_list(o.headers, o.header_count)?;
+    let made = if o.no_http != 0 {
+        Connection::open(role, config)
+    } else if role == Role::Server {
+        let resources = string_list(o.resources, o.resource_count)?;
+        Connection::server(config, ServerOptions { resources, protocols, headers, defer: o.defer_accept != 0 })
+    } else {
+        let options = ClientOptions {
+            resource: optional_string(o.resource)?.unwrap_or_else(|| "/".to_owned()),
+            host: optional_string(o.host)?.ok_or(EWS_EINVAL)?,
+            origin: optional_string(o.origin)?,
+            protocols,
+            headers,
+        };
+        Connection::client(config, &options)
+    };
+    made.map_err(|e| code_of(&e))
+}
+
+/// Creates a connection in `role` (EWS_ROLE_CLIENT or EWS_ROLE_SERVER).
+///
+/// `opts` may be NULL for the defaults (a server accepting any resource;
+/// a client needs `opts->host`). A client queues its handshake request at
+/// once: send ews_conn_output() first. On success writes the new
+/// connection to `*out` (free it with ews_conn_free()) and returns 0.
+/// Errors: EWS_EINVAL (NULL `out`, bad role, invalid option strings,
+/// limits with a zero size).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_new(role: c_int, opts: *const ews_conn_options, out: *mut *mut ews_conn) -> c_int {
+    guard(EWS_EPANIC, || {
+        if out.is_null() {
+            return EWS_EINVAL;
+        }
+        let mut defaults = std::mem::MaybeUninit::uninit();
+        let o = match ptr::obj(opts) {
+            Some(o) => *o,
+            None => {
+                ews_conn_options_init(defaults.as_mut_ptr());
+                // SAFETY: ews_conn_options_init wrote every field.
+                unsafe { defaults.assume_init() }
+            }
+        };
+        match new_conn(role, &o) {
+            Ok(conn) => {
+                let handle = ews_conn { conn, reason: [0; MAX_REASON_LEN + 1], subprotocol: None, resource: None };
+                ptr::write(out, ptr::to_c(handle));
+                EWS_OK
+            }
+            Err(code) => code,
+        }
+    })
+}
+
+/// Frees a connection. NULL is ignored; do not free twice.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_free(conn: *mut ews_conn) {
+    guard((), || ptr::free(conn))
+}
+
+/// The C form of an event; a close reason is copied into `reason` to be
+/// NUL-terminated.
+fn fill_event(ev: &Event<'_>, reason: &mut [u8; MAX_REASON_LEN + 1]) -> ews_event {
+    let mut e = ews_event::empty();
+    match *ev {
+        Event::Request => e.kind = EWS_EVENT_REQUEST,
+        Event::Open => e.kind = EWS_EVENT_OPEN,
+        Event::Message { text, data } => {
+            e.kind = EWS_EVENT_MESSAGE;
+            e.is_text = text.into();
+            (e.data, e.len) = (data.as_ptr(), data.len());
+        }
+        Event::Fragment { text, data, first, last } => {
+            e.kind = EWS_EVENT_FRAGMENT;
+            e.is_text = text.into();
+            e.first = first.into();
+            e.last = last.into();
+            (e.data, e.len) = (data.as_ptr(), data.len());
+        }
+        Event::Ping(data) => {
+            e.kind = EWS_EVENT_PING;
+            (e.data, e.len) = (data.as_ptr(), data.len());
+        }
+        Event::Pong(data) => {
+            e.kind = EWS_EVENT_PONG;
+            (e.data, e.len) = (data.as_ptr(), data.len());
+        }
+        Event::Close { code, reason: text } => {
+            e.kind = EWS_EVENT_CLOSE;
+            e.code = code.into();
+            let n = text.len().min(MAX_REASON_LEN);
+            reason[..n].copy_from_slice(&text.as_bytes()[..n]);
+            reason[n] = 0;
+            (e.data, e.len) = (reason.as_ptr(), n);
+        }
+        Event::Error(err) => {
+            e.kind = EWS_EVENT_ERROR;
+            e.error = code_of(&err);
+            e.detail = err.detail_c().as_ptr();
+            e.code = err.close_code().unwrap_or(crate::proto::close::ABNORMAL).into();
+            e.status = match err {
+                Error::Request(r) => r.status().into(),
+                Error::Handshake(crate::error::HandshakeError::NotSwitching(s)) => s.into(),
+                _ => 0,
+            };
+        }
+    }
+    e
+}
+
+/// Feeds received bytes and reports the first thing that happened.
+///
+/// Reads `data` until an event occurs or the bytes are used up, and writes
+/// how many bytes it took to `*consumed`. Returns 1 with `*event` filled, or
+/// 0 when the bytes were used up without an event (`*event` is set to
+/// EWS_EVENT_NONE). Call again with the bytes after `*consumed` until it
+/// returns 0. Frame payloads are unmasked in place, so `data` is modified;
+/// event data may point into it. After an EWS_EVENT_ERROR or when the
+/// closing handshake is done, later bytes are ignored. A server waiting for
+/// ews_conn_accept() takes no bytes.
+///
+/// Errors: EWS_EINVAL (NULL `conn`, `consumed` or `event`, or NULL `data`
+/// with a length). Protocol failures are events, not errors.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_feed(
+    conn: *mut ews_conn,
+    data: *mut u8,
+    len: usize,
+    consumed: *mut usize,
+    event: *mut ews_event,
+) -> c_int {
+    guard(EWS_EPANIC, || {
+        let (Some(h), Some(input)) = (ptr::obj_mut(conn), ptr::bytes_mut(data, len)) else {
+            return EWS_EINVAL;
+        };
+        if consumed.is_null() || event.is_null() {
+            return EWS_EINVAL;
+        }
+        let progress = h.conn.feed(input);
+        ptr::write(consumed, progress.consumed);
+        let Some(ev) = progress.event else {
+            ptr::write(event, ews_event::empty());
+            return 0;
+        };
+        let filled = fill_event(&ev, &mut h.reason);
+        drop(ev);
+        refresh_strings(h);
+        ptr::write(event, filled);
+        1
+    })
+}
+
+/// Caches the subprotocol and resource as C strings once known.
+fn refresh_strings(h: &mut ews_conn) {
+    if h.subprotocol.is_none() {
+        h.subprotocol = h.conn.subprotocol().and_then(|p| CString::new(p).ok());
+    }
+    if h.resource.is_none() {
+        h.resource = h.conn.request().and_then(|r| CString::new(r.target.as_str()).ok());
+    }
+}
+
+/// Writes a failure event (if any) to `event`: 1 if there was one, else 0.
+fn report(event: *mut ews_event, ev: Option<Event<'static>>) -> c_int {
+    let mut scratch = [0u8; MAX_REASON_LEN + 1];
+    match ev {
+        Some(ev) => {
+            ptr::write(event, fill_event(&ev, &mut scratch));
+            1
+        }
+        None => {
+            ptr::write(event, ews_event::empty());
+            0
+        }
+    }
+}
+
+/// Tells the connection that the transport reached end of file or broke.
+///
+/// Returns 1 with an EWS_EVENT_ERROR in `*event` (error EWS_EDROPPED, code
+/// 1006) unless the closing handshake had completed, then 0. Errors:
+/// EWS_EINVAL (NULL `conn` or `event`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_on_eof(conn: *mut ews_conn, event: *mut ews_event) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj_mut(conn) else { return EWS_EINVAL };
+        if event.is_null() {
+            return EWS_EINVAL;
+        }
+        report(event, h.conn.on_eof())
+    })
+}
+
+/// Points `*data` and `*len` at the bytes waiting to be written.
+///
+/// Returns 1 if there are bytes, 0 if none (then `*len` is 0). The bytes stay
+/// valid until the next call on the connection; after writing some, call
+/// ews_conn_consume(). Errors: EWS_EINVAL (a NULL argument).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_output(conn: *const ews_conn, data: *mut *const u8, len: *mut usize) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj(conn) else { return EWS_EINVAL };
+        if data.is_null() || len.is_null() {
+            return EWS_EINVAL;
+        }
+        let pending = h.conn.pending_output();
+        ptr::write(data, pending.as_ptr());
+        ptr::write(len, pending.len());
+        c_int::from(!pending.is_empty())
+    })
+}
+
+/// Marks `n` bytes of ews_conn_output() as written (more than are pending
+/// counts as all). Errors: EWS_EINVAL (NULL `conn`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_consume(conn: *mut ews_conn, n: usize) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj_mut(conn) else { return EWS_EINVAL };
+        h.conn.consume(n);
+        EWS_OK
+    })
+}
+
+/// Queues a whole message: text (`is_text` non-zero, must be UTF-8) or
+/// binary. `data` is copied (and masked in the copy by a client); it is not
+/// modified. Errors: EWS_EINVAL (NULL `conn`, NULL `data` with a length,
+/// text that is not UTF-8), EWS_ESTATE (not open, a close frame was sent, or
+/// a fragmented message from ews_conn_send_frame() is in progress).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_send(conn: *mut ews_conn, data: *const u8, len: usize, is_text: c_int) -> c_int {
+    guard(EWS_EPANIC, || {
+        let (Some(h), Some(data)) = (ptr::obj_mut(conn), ptr::bytes(data, len)) else {
+            return EWS_EINVAL;
+        };
+        result_code(h.conn.send(is_text != 0, data))
+    })
+}
+
+/// Queues one frame with `opcode` (EWS_OP_*) and FIN (`fin` non-zero), for
+/// sending a message in pieces or a control frame. A text or binary frame
+/// starts a message, EWS_OP_CONTINUATION frames continue it, FIN ends it;
+/// pings and pongs (at most 125 bytes, FIN set) may come in between. Use
+/// ews_conn_close() for close frames. Errors: EWS_EINVAL (bad opcode, a
+/// control frame too long or without FIN, text not UTF-8 across the
+/// message), EWS_ESTATE (out of sequence, not open).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_send_frame(
+    conn: *mut ews_conn,
+    opcode: c_int,
+    fin: c_int,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    guard(EWS_EPANIC, || {
+        let (Some(h), Some(data)) = (ptr::obj_mut(conn), ptr::bytes(data, len)) else {
+            return EWS_EINVAL;
+        };
+        let Some(op) = u8::try_from(opcode).ok().and_then(Opcode::from_u8) else {
+            return EWS_EINVAL;
+        };
+        result_code(h.conn.send_frame(op, fin != 0, data))
+    })
+}
+
+/// Queues a ping with up to 125 bytes of payload. Errors: EWS_EINVAL,
+/// EWS_ESTATE.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_ping(conn: *mut ews_conn, data: *const u8, len: usize) -> c_int {
+    ews_conn_send_frame(conn, Opcode::Ping.as_u8().into(), 1, data, len)
+}
+
+/// Queues an unsolicited pong with up to 125 bytes of payload (pongs to
+/// pings are sent automatically). Errors: EWS_EINVAL, EWS_ESTATE.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_pong(conn: *mut ews_conn, data: *const u8, len: usize) -> c_int {
+    ews_conn_send_frame(conn, Opcode::Pong.as_u8().into(), 1, data, len)
+}
+
+/// Starts the closing handshake with `code` (0: a close frame without a
+/// code; otherwise 1000-1003, 1007-1014 or 3000-4999) and an optional
+/// `reason` (NULL or at most 123 bytes of UTF-8; needs a code). Errors:
+/// EWS_EINVAL (a code or reason that may not be sent), EWS_ESTATE (not open,
+/// or a close frame was already sent).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_close(conn: *mut ews_conn, code: c_int, reason: *const c_char) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj_mut(conn) else { return EWS_EINVAL };
+        let reason = match ptr::string(reason) {
+            Str::Null => "",
+            Str::Text(t) => t,
+            Str::Invalid => return EWS_EINVAL,
+        };
+        let Ok(code) = u16::try_from(code) else { return EWS_EINVAL };
+        result_code(h.conn.close(code, reason))
+    })
+}
+
+/// Server with `defer_accept`, after EWS_EVENT_REQUEST: answers 101 with
+/// `protocol` (NULL, or one the client offered) and `count` extra header
+/// fields, and opens the connection. Feed the bytes that followed the
+/// request afterwards. Errors: EWS_EINVAL, EWS_ESTATE (no request waiting).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_accept(
+    conn: *mut ews_conn,
+    protocol: *const c_char,
+    headers: *const ews_header,
+    count: usize,
+) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj_mut(conn) else { return EWS_EINVAL };
+        let (Ok(protocol), Ok(headers)) = (optional_string(protocol), header_list(headers, count)) else {
+            return EWS_EINVAL;
+        };
+        let r = result_code(h.conn.accept(protocol.as_deref(), &headers));
+        refresh_strings(h);
+        r
+    })
+}
+
+/// Server with `defer_accept`, after EWS_EVENT_REQUEST: refuses the request
+/// with HTTP `status` (400-599); the answer is queued and the connection
+/// fails. Errors: EWS_EINVAL (status), EWS_ESTATE (no request waiting).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_reject(conn: *mut ews_conn, status: c_int) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj_mut(conn) else { return EWS_EINVAL };
+        let Ok(status) = u16::try_from(status) else { return EWS_EINVAL };
+        result_code(h.conn.reject(status))
+    })
+}
+
+/// When to call ews_conn_on_time() next, on the host's clock in
+/// milliseconds: 0 means "now" (a timer waits to be started), -1 means no
+/// timer runs. Returns -1 for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_next_deadline(conn: *const ews_conn) -> i64 {
+    guard(-1, || {
+        ptr::obj(conn).and_then(|h| h.conn.next_deadline()).map_or(-1, |t| t.min(i64::MAX as u64) as i64)
+    })
+}
+
+/// Passes the current time (milliseconds, monotonic, at least 0): starts
+/// timers, sends keepalive pings, and reports a timeout. Returns 1 with an
+/// EWS_EVENT_ERROR (error EWS_ETIMEDOUT) in `*event` when the handshake,
+/// close or pong timeout ran out, else 0. Errors: EWS_EINVAL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_on_time(conn: *mut ews_conn, now_ms: i64, event: *mut ews_event) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj_mut(conn) else { return EWS_EINVAL };
+        if event.is_null() || now_ms < 0 {
+            return EWS_EINVAL;
+        }
+        report(event, h.conn.on_time(now_ms as u64))
+    })
+}
+
+/// The state (EWS_STATE_*), or EWS_EINVAL for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_state(conn: *const ews_conn) -> c_int {
+    guard(EWS_EPANIC, || {
+        let Some(h) = ptr::obj(conn) else { return EWS_EINVAL };
+        match h.conn.state() {
+            State::Connecting => EWS_STATE_CONNECTING,
+            State::Requested => EWS_STATE_REQUESTED,
+            State::Open => EWS_STATE_OPEN,
+            State::Closing => EWS_STATE_CLOSING,
+            State::Closed => EWS_STATE_CLOSED,
+            State::Failed => EWS_STATE_FAILED,
+        }
+    })
+}
+
+/// 1 when the host should close the transport once ews_conn_output() is
+/// written (after a failure; after the closing handshake on a server; on a
+/// client once the server had the close timeout to close first), else 0.
+/// EWS_EINVAL for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_wants_close(conn: *const ews_conn) -> c_int {
+    guard(EWS_EPANIC, || match ptr::obj(conn) {
+        Some(h) => h.conn.wants_close().into(),
+        None => EWS_EINVAL,
+    })
+}
+
+/// The subprotocol agreed in the handshake, or NULL. Valid until the
+/// connection is freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_subprotocol(conn: *const ews_conn) -> *const c_char {
+    guard(null(), || ptr::obj(conn).and_then(|h| h.subprotocol.as_ref()).map_or(null(), |s| s.as_ptr()))
+}
+
+/// Server: the requested resource (path and query) once the request
+/// arrived, or NULL. Valid until the connection is freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_resource(conn: *const ews_conn) -> *const c_char {
+    guard(null(), || ptr::obj(conn).and_then(|h| h.resource.as_ref()).map_or(null(), |s| s.as_ptr()))
+}
+
+/// Server: the first value of request header field `name`
+/// (case-insensitive). On success points `*value`/`*len` at it (not
+/// NUL-terminated; valid until the connection is freed) and returns 1;
+/// returns 0 if the request has no such field. Errors: EWS_EINVAL, EWS_ESTATE
+/// (no request yet).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_request_header(
+    conn: *const ews_conn,
+    name: *const c_char,
+    value: *mut *const u8,
+    len: *mut usize,
+) -> c_int {
+    guard(EWS_EPANIC, || {
+        let (Some(h), Str::Text(name)) = (ptr::obj(conn), ptr::string(name)) else {
+            return EWS_EINVAL;
+        };
+        if value.is_null() || len.is_null() {
+            return EWS_EINVAL;
+        }
+        let Some(request) = h.conn.request() else {
+            return crate::ffi::errors::EWS_ESTATE;
+        };
+        match request.headers.get(name) {
+            Some(v) => {
+                ptr::write(value, v.as_ptr());
+                ptr::write(len, v.len());
+                1
+            }
+            None => 0,
+        }
+    })
+}
+
+/// The EWS_E* code of the failure once the connection failed, else 0.
+/// EWS_EINVAL for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_error(conn: *const ews_conn) -> c_int {
+    guard(EWS_EPANIC, || match ptr::obj(conn) {
+        Some(h) => h.conn.error().map_or(EWS_OK, |e| code_of(&e)),
+        None => EWS_EINVAL,
+    })
+}
+
+/// A static description of the failure ("HS: Accept hash wrong", "invalid
+/// UTF-8", ...) once the connection failed, else NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_conn_error_detail(conn: *const ews_conn) -> *const c_char {
+    guard(null(), || ptr::obj(conn).and_then(|h| h.conn.error()).map_or(null(), |e| e.detail_c().as_ptr()))
+}

@@ -1,0 +1,1 @@
+//! ws:// URI helpers (see crate::io::uri).
