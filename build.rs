@@ -26,8 +26,8 @@ fn main() {
         env::var("CARGO_PKG_VERSION").unwrap(),
     );
 
-    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
-        .expect("cbindgen.toml is readable and valid");
+    let mut config =
+        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is readable and valid");
     config.after_includes = Some(version);
 
     // Only the C boundary and the one core struct it shares (the limits)

@@ -232,6 +232,111 @@
 #define EWS_ELIMIT -18
 
 /**
+ * Opcode 0x0: a continuation frame.
+ */
+#define EWS_OP_CONTINUATION 0
+
+/**
+ * Opcode 0x1: a text frame.
+ */
+#define EWS_OP_TEXT 1
+
+/**
+ * Opcode 0x2: a binary frame.
+ */
+#define EWS_OP_BINARY 2
+
+/**
+ * Opcode 0x8: a close frame.
+ */
+#define EWS_OP_CLOSE 8
+
+/**
+ * Opcode 0x9: a ping.
+ */
+#define EWS_OP_PING 9
+
+/**
+ * Opcode 0xA: a pong.
+ */
+#define EWS_OP_PONG 10
+
+/**
+ * Close code 1000: normal closure.
+ */
+#define EWS_CLOSE_NORMAL 1000
+
+/**
+ * Close code 1001: going away.
+ */
+#define EWS_CLOSE_GOING_AWAY 1001
+
+/**
+ * Close code 1002: protocol error.
+ */
+#define EWS_CLOSE_PROTOCOL_ERROR 1002
+
+/**
+ * Close code 1003: unsupported data.
+ */
+#define EWS_CLOSE_UNSUPPORTED_DATA 1003
+
+/**
+ * Close code 1005: no status code present (reported, never sent).
+ */
+#define EWS_CLOSE_NO_STATUS 1005
+
+/**
+ * Close code 1006: closed without a close frame (reported, never sent).
+ */
+#define EWS_CLOSE_ABNORMAL 1006
+
+/**
+ * Close code 1007: invalid payload data (not UTF-8).
+ */
+#define EWS_CLOSE_INVALID_PAYLOAD 1007
+
+/**
+ * Close code 1008: policy violation.
+ */
+#define EWS_CLOSE_POLICY_VIOLATION 1008
+
+/**
+ * Close code 1009: message too big.
+ */
+#define EWS_CLOSE_MESSAGE_TOO_BIG 1009
+
+/**
+ * Close code 1010: mandatory extension missing.
+ */
+#define EWS_CLOSE_MANDATORY_EXTENSION 1010
+
+/**
+ * Close code 1011: internal server error.
+ */
+#define EWS_CLOSE_INTERNAL_ERROR 1011
+
+/**
+ * The size of a buffer for ews_accept_key(): 28 characters and a NUL.
+ */
+#define EWS_ACCEPT_KEY_SIZE 29
+
+/**
+ * The largest frame header: 2 bytes, a 64-bit length and a masking key.
+ */
+#define EWS_MAX_HEADER_SIZE 14
+
+/**
+ * The largest control frame payload.
+ */
+#define EWS_MAX_CONTROL_PAYLOAD 125
+
+/**
+ * The longest close reason in bytes.
+ */
+#define EWS_MAX_CLOSE_REASON 123
+
+/**
  * A sans-IO WebSocket connection. See ews_conn_new().
  */
 typedef struct ews_conn ews_conn;
@@ -433,6 +538,42 @@ typedef struct ews_event {
      */
     const char *detail;
 } ews_event;
+
+/**
+ * A frame header, decoded or to encode.
+ */
+typedef struct ews_frame_header {
+    /**
+     * 1 if FIN is set (the last frame of a message).
+     */
+    int fin;
+    /**
+     * RSV1..RSV3 in the low three bits (RSV1 = 4, RSV2 = 2, RSV3 = 1).
+     */
+    int rsv;
+    /**
+     * The opcode (EWS_OP_*; any 4-bit value when encoding).
+     */
+    int opcode;
+    /**
+     * 1 if the payload is masked with `mask_key`.
+     */
+    int masked;
+    /**
+     * The masking key.
+     */
+    uint8_t mask_key[4];
+    /**
+     * The payload length.
+     */
+    uint64_t payload_len;
+} ews_frame_header;
+
+/**
+ * A random source: fill `len` bytes at `buf` with unpredictable bytes and
+ * return 0, or return non-zero on failure.
+ */
+typedef int (*ews_random_fn)(void *user, uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -647,6 +788,105 @@ const char *ews_conn_error_detail(const struct ews_conn *conn);
  * "unknown error". Safe from any thread.
  */
 const char *ews_strerror(int code);
+
+/**
+ * Computes Sec-WebSocket-Accept for a Sec-WebSocket-Key value.
+ *
+ * Writes 28 characters and a NUL to `out` (at least EWS_ACCEPT_KEY_SIZE
+ * bytes) and returns 28. The key is hashed as given; pass `check_key`
+ * non-zero to refuse a key that is not the base64 of 16 bytes
+ * (EWS_EINVAL). Errors: EWS_EINVAL (NULL or non-UTF-8 key, NULL out),
+ * EWS_ENOSPC (`out_size` < EWS_ACCEPT_KEY_SIZE; nothing written).
+ */
+int ews_accept_key(const char *key, int check_key, char *out, size_t out_size);
+
+/**
+ * Encodes a frame header into `out` and writes its size to `*written`.
+ *
+ * Any opcode (0-15) and RSV bits may be encoded: this is a building block
+ * (LabVIEW's SendDataFrame, test tools). Errors: EWS_EINVAL (NULL
+ * argument, opcode or rsv out of range, payload_len >= 2^63), EWS_ENOSPC
+ * (`out_size` too small; nothing written).
+ */
+int ews_frame_header_encode(const struct ews_frame_header *header,
+                            uint8_t *out,
+                            size_t out_size,
+                            size_t *written);
+
+/**
+ * Decodes the frame header at the start of `data`.
+ *
+ * Returns 1 and fills `*header` and `*header_size` when a whole header is
+ * present, 0 when more bytes are needed. Checks what RFC 6455 requires of
+ * every frame: a known opcode, control frames with FIN and at most 125
+ * bytes, minimal length encoding, no 64-bit length with the top bit set
+ * (EWS_EPROTO otherwise). RSV bits and the mask bit are reported, not
+ * judged: whether they are allowed depends on extensions and on the role.
+ * Errors: EWS_EINVAL (NULL argument), EWS_EPROTO.
+ */
+int ews_frame_header_decode(const uint8_t *data,
+                            size_t len,
+                            struct ews_frame_header *header,
+                            size_t *header_size);
+
+/**
+ * Encodes a whole frame (header and payload) into `out`: any opcode
+ * (0-15), FIN, and a mask when `mask_key` is not NULL (4 bytes; the
+ * payload is masked in `out`, `payload` is not modified). Writes the frame
+ * size to `*written`. Errors: EWS_EINVAL, EWS_ENOSPC (nothing written).
+ */
+int ews_frame_encode(int opcode,
+                     int fin,
+                     const uint8_t *mask_key,
+                     const uint8_t *payload,
+                     size_t len,
+                     uint8_t *out,
+                     size_t out_size,
+                     size_t *written);
+
+/**
+ * Masks or unmasks `len` bytes of `data` in place with the 4-byte
+ * `mask_key`; `offset` is the position of `data[0]` in the frame payload
+ * (0 unless the payload is processed in pieces). Errors: EWS_EINVAL.
+ */
+int ews_mask(uint8_t *data, size_t len, const uint8_t *mask_key, uint64_t offset);
+
+/**
+ * Decodes a close frame payload (LabVIEW's DecodeCloseReason): writes the
+ * code to `*code` (1005 for an empty payload) and points `*reason` /
+ * `*reason_len` into `payload` (not NUL-terminated). Errors: EWS_EINVAL
+ * (NULL argument), EWS_EPROTO (a 1-byte payload or a code that may not
+ * appear on the wire), EWS_EUTF8 (a reason that is not UTF-8).
+ */
+int ews_close_decode(const uint8_t *payload,
+                     size_t len,
+                     int *code,
+                     const char **reason,
+                     size_t *reason_len);
+
+/**
+ * Encodes a close frame payload from `code` (0: none) and `reason` (NULL
+ * or at most 123 bytes of UTF-8) into `out` and writes its size to
+ * `*written`. Errors: EWS_EINVAL (a code or reason that may not be sent),
+ * EWS_ENOSPC (nothing written).
+ */
+int ews_close_encode(int code, const char *reason, uint8_t *out, size_t out_size, size_t *written);
+
+/**
+ * 1 if `code` may be sent in a close frame (1000-1003, 1007-1014,
+ * 3000-4999), else 0.
+ */
+int ews_close_code_is_valid(int code);
+
+/**
+ * Installs the random source used for masking keys and
+ * Sec-WebSocket-Key values, for the whole process; NULL restores the
+ * operating system's CSPRNG (the default). For firmware without one. The
+ * callback may be called from any thread, with `user`, until replaced.
+ * Masking keys must be unpredictable (RFC 6455 §10.3): use a real CSPRNG.
+ * Returns 0. Safe from any thread.
+ */
+int ews_set_random(ews_random_fn source, void *user);
 
 /**
  * The version of the library as a static string, e.g. "0.1.0".

@@ -231,6 +231,8 @@ pub enum Error {
     Dropped,
     /// The transport failed with this `errno`.
     Io(i32),
+    /// The random source failed.
+    Random,
 
     // --- caller mistakes ---
     /// An argument was invalid; the text names it.
@@ -254,14 +256,13 @@ impl Error {
             | Error::UnexpectedContinuation
             | Error::ExpectedContinuation
             | Error::CloseTooShort
-            | Error::InvalidCloseCode(_)
-            => Category::Protocol,
+            | Error::InvalidCloseCode(_) => Category::Protocol,
             Error::InvalidUtf8 => Category::Utf8,
             Error::FrameTooBig | Error::MessageTooBig => Category::TooBig,
             Error::Handshake(_) | Error::Request(_) => Category::Handshake,
             Error::HandshakeTimeout | Error::CloseTimeout | Error::PongTimeout => Category::Timeout,
             Error::Dropped => Category::Dropped,
-            Error::Io(_) => Category::Io,
+            Error::Io(_) | Error::Random => Category::Io,
             Error::Invalid(_) => Category::Invalid,
             Error::State(_) => Category::State,
         }
@@ -309,6 +310,7 @@ impl Error {
             Error::PongTimeout => c"keepalive pong timed out",
             Error::Dropped => c"connection dropped without a close frame",
             Error::Io(_) => c"I/O error",
+            Error::Random => c"the random source failed",
             Error::Invalid(what) => what,
             Error::State(why) => why,
         }

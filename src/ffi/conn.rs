@@ -396,7 +396,6 @@ pub extern "C" fn ews_conn_feed(
             return 0;
         };
         let filled = fill_event(&ev, &mut h.reason);
-        drop(ev);
         refresh_strings(h);
         ptr::write(event, filled);
         1
@@ -508,7 +507,7 @@ pub extern "C" fn ews_conn_send_frame(
         let (Some(h), Some(data)) = (ptr::obj_mut(conn), ptr::bytes(data, len)) else {
             return EWS_EINVAL;
         };
-        let Some(op) = u8::try_from(opcode).ok().and_then(Opcode::from_u8) else {
+        let Some(op) = crate::ffi::helpers::opcode(opcode) else {
             return EWS_EINVAL;
         };
         result_code(h.conn.send_frame(op, fin != 0, data))
@@ -587,9 +586,7 @@ pub extern "C" fn ews_conn_reject(conn: *mut ews_conn, status: c_int) -> c_int {
 /// timer runs. Returns -1 for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_conn_next_deadline(conn: *const ews_conn) -> i64 {
-    guard(-1, || {
-        ptr::obj(conn).and_then(|h| h.conn.next_deadline()).map_or(-1, |t| t.min(i64::MAX as u64) as i64)
-    })
+    guard(-1, || ptr::obj(conn).and_then(|h| h.conn.next_deadline()).map_or(-1, |t| t.min(i64::MAX as u64) as i64))
 }
 
 /// Passes the current time (milliseconds, monotonic, at least 0): starts

@@ -34,7 +34,7 @@ pub const EWS_ECLOSED: c_int = -10;
 pub const EWS_EDROPPED: c_int = -11;
 /// The operation would block; try again later.
 pub const EWS_EAGAIN: c_int = -12;
-/// The transport failed (see errno).
+/// The transport failed (see errno), or the random source failed.
 pub const EWS_EIO: c_int = -13;
 /// An output buffer was too small.
 pub const EWS_ENOSPC: c_int = -14;
@@ -111,10 +111,8 @@ mod tests {
     #[test]
     fn every_code_has_its_own_description() {
         let codes = (-18..=0).collect::<Vec<c_int>>();
-        let texts: std::collections::HashSet<&str> = codes
-            .iter()
-            .map(|&c| unsafe { CStr::from_ptr(ews_strerror(c)) }.to_str().unwrap())
-            .collect();
+        let texts: std::collections::HashSet<&str> =
+            codes.iter().map(|&c| unsafe { CStr::from_ptr(ews_strerror(c)) }.to_str().unwrap()).collect();
         assert_eq!(texts.len(), codes.len());
         assert!(!texts.contains("unknown error"));
         let unknown = unsafe { CStr::from_ptr(ews_strerror(-999)) };

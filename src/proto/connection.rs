@@ -200,8 +200,7 @@ impl Connection {
         }
         let head = HeadReader::new(config.limits.max_handshake_bytes as usize);
         let mut conn = Connection::new(Role::Server, config, State::Connecting)?;
-        conn.handshake =
-            Some(Box::new(Handshake::Server { head, options, offered: Vec::new(), key: [0; KEY_LEN] }));
+        conn.handshake = Some(Box::new(Handshake::Server { head, options, offered: Vec::new(), key: [0; KEY_LEN] }));
         Ok(conn)
     }
 
@@ -447,7 +446,13 @@ impl Connection {
         Ok(Event::Open)
     }
 
-    fn write_accept(&mut self, key: &[u8], protocol: Option<&str>, headers: &[(String, String)], extra: &[(String, String)]) {
+    fn write_accept(
+        &mut self,
+        key: &[u8],
+        protocol: Option<&str>,
+        headers: &[(String, String)],
+        extra: &[(String, String)],
+    ) {
         let mut all = headers.to_vec();
         all.extend_from_slice(extra);
         server::write_accept(self.out.vec(), key, protocol, &all);
@@ -711,4 +716,3 @@ impl Connection {
         None
     }
 }
-

@@ -254,7 +254,10 @@ impl Receiver {
             return Ok(None);
         }
         self.truncate_to = Some(self.control_start);
-        Ok(Some(Found::Control { opcode: frame.opcode, payload: Payload::Buffered(self.control_start..self.buf.len()) }))
+        Ok(Some(Found::Control {
+            opcode: frame.opcode,
+            payload: Payload::Buffered(self.control_start..self.buf.len()),
+        }))
     }
 
     /// Handles the next piece of a data payload.

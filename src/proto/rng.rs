@@ -24,7 +24,7 @@ pub fn fill(buf: &mut [u8]) -> Result<()> {
         Some(f) => f(buf),
         None => getrandom::fill(buf).is_ok(),
     };
-    if ok { Ok(()) } else { Err(Error::State(c"the random source failed")) }
+    if ok { Ok(()) } else { Err(Error::Random) }
 }
 
 /// A fresh 4-byte masking key.

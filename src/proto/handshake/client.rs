@@ -205,7 +205,10 @@ mod tests {
 
     #[test]
     fn upgrade_to_something_else_is_named() {
-        assert_eq!(check(&replace("Upgrade: websocket", "Upgrade: h2c")).unwrap_err(), HandshakeError::UpgradeNotWebsocket);
+        assert_eq!(
+            check(&replace("Upgrade: websocket", "Upgrade: h2c")).unwrap_err(),
+            HandshakeError::UpgradeNotWebsocket
+        );
     }
 
     #[test]

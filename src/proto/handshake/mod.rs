@@ -63,10 +63,7 @@ pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
 
 /// Whether `s` is a non-empty RFC 7230 token (header names, subprotocols).
 pub fn is_token(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.iter().all(|&b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+    !s.is_empty() && s.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Whether `s` may be written as a header value: no CR, LF or NUL.

@@ -45,7 +45,11 @@ impl Request {
         let (Some(method), Some(target)) = (req.method, req.path) else {
             return Err(RequestError::Malformed);
         };
-        Ok(Request { method: method.to_owned(), target: target.to_owned(), headers: Headers::from_httparse(req.headers) })
+        Ok(Request {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            headers: Headers::from_httparse(req.headers),
+        })
     }
 
     /// The path part of the target (before `?`).
@@ -286,7 +290,8 @@ mod tests {
 
     #[test]
     fn upgrade_and_connection_are_case_insensitive_token_lists() {
-        let t = replace("Upgrade: websocket", "upgrade: WebSocket").replace("Connection: Upgrade", "connection: keep-alive, UPGRADE");
+        let t = replace("Upgrade: websocket", "upgrade: WebSocket")
+            .replace("Connection: Upgrade", "connection: keep-alive, UPGRADE");
         assert!(check(&t).is_ok());
     }
 
@@ -310,7 +315,10 @@ mod tests {
 
     #[test]
     fn missing_or_repeated_key_gets_400() {
-        assert_eq!(check(&replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")), Err(RequestError::KeyInvalid));
+        assert_eq!(
+            check(&replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")),
+            Err(RequestError::KeyInvalid)
+        );
         assert_eq!(check(&replace("dGhlIHNhbXBsZSBub25jZQ==", "short")), Err(RequestError::KeyInvalid));
         let twice = replace("Origin:", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin:");
         assert_eq!(check(&twice), Err(RequestError::KeyInvalid));
@@ -347,7 +355,9 @@ mod tests {
 
     #[test]
     fn refusals_are_complete_http_responses() {
-        for err in [RequestError::Malformed, RequestError::NotFound, RequestError::Method, RequestError::HeadersTooLarge] {
+        for err in
+            [RequestError::Malformed, RequestError::NotFound, RequestError::Method, RequestError::HeadersTooLarge]
+        {
             let mut out = Vec::new();
             write_refusal(&mut out, err);
             let mut headers = [httparse::EMPTY_HEADER; 16];

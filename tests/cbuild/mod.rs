@@ -1,0 +1,112 @@
+//! Compiling and running C programs against the library from Rust tests.
+//!
+//! Programs are compiled with `-std=c99 -Wall -Wextra -Wpedantic -Werror`
+//! against `include/` and the static library cargo built for this test
+//! run, and run under valgrind when it is installed (`EWS_VALGRIND=0`
+//! turns that off, `EWS_VALGRIND=1` makes a missing valgrind an error).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory holding `libews.a` / `libews.so` of this build
+/// (`target/<profile>/deps`, where the test binary itself lives).
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().expect("deps directory").to_path_buf()
+}
+
+/// Where compiled C programs go.
+pub fn out_dir() -> PathBuf {
+    let dir = lib_dir().parent().expect("profile directory").join("c-programs");
+    std::fs::create_dir_all(&dir).expect("create c-programs directory");
+    dir
+}
+
+/// The strict C flags every C file of the project compiles with.
+pub const C_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g", "-O1"];
+
+/// The libraries a program linked with `libews.a` needs
+/// (`rustc --print native-static-libs`).
+pub const STATIC_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
+
+/// Compiles C `sources` into an executable `name` linked statically with
+/// ews and returns its path; panics with the compiler's output on failure.
+pub fn compile(name: &str, sources: &[&Path], extra: &[&str]) -> PathBuf {
+    let exe = out_dir().join(name);
+    let mut cmd = Command::new("cc");
+    cmd.args(C_FLAGS)
+        .arg("-I")
+        .arg(root().join("include"))
+        .args(sources)
+        .arg(lib_dir().join("libews.a"))
+        .args(STATIC_LIBS)
+        .args(extra)
+        .arg("-o")
+        .arg(&exe);
+    let out = cmd.output().expect("run the C compiler (cc)");
+    assert!(
+        out.status.success(),
+        "compiling {name} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// Whether C programs run under valgrind.
+pub fn use_valgrind() -> bool {
+    let installed = Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+    match std::env::var("EWS_VALGRIND").as_deref() {
+        Ok("0") => false,
+        Ok("1") => {
+            assert!(installed, "EWS_VALGRIND=1 but valgrind is not installed");
+            true
+        }
+        _ => installed,
+    }
+}
+
+/// The exit code valgrind uses when it found errors.
+pub const VALGRIND_ERROR: i32 = 97;
+
+/// A command that runs `exe` (under valgrind when enabled, failing on any
+/// memory error or definite leak).
+pub fn command(exe: &Path) -> Command {
+    if use_valgrind() {
+        let mut cmd = Command::new("valgrind");
+        cmd.args([
+            "--quiet",
+            "--error-exitcode=97",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+        ])
+        .arg(exe);
+        cmd
+    } else {
+        Command::new(exe)
+    }
+}
+
+/// Runs `exe` with `args` and asserts it exited with 0 (and, under
+/// valgrind, with no memory errors); returns its output.
+pub fn run_ok(exe: &Path, args: &[&str]) -> Output {
+    let out = command(exe).args(args).output().expect("run C program");
+    assert!(
+        out.status.success(),
+        "{} {:?} exited with {:?}{}:\nstdout:\n{}\nstderr:\n{}",
+        exe.display(),
+        args,
+        out.status.code(),
+        if out.status.code() == Some(VALGRIND_ERROR) { " (valgrind found errors)" } else { "" },
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
