@@ -202,7 +202,7 @@
 #define EWS_EAGAIN -12
 
 /**
- * The transport failed (see errno).
+ * The transport failed (see errno), or the random source failed.
  */
 #define EWS_EIO -13
 

@@ -1,6 +1,8 @@
 //! The connection state machine: handshake, frames, closing handshake and
 //! timers, fed with bytes and clock readings, producing events and bytes.
 
+use std::sync::Arc;
+
 use crate::error::{Error, HandshakeError, RequestError, Result};
 use crate::proto::close::{MAX_REASON_LEN, NO_STATUS, decode_close_payload, encode_close_payload};
 use crate::proto::config::Config;
@@ -8,7 +10,7 @@ use crate::proto::frame::{MAX_CONTROL_PAYLOAD, Opcode};
 use crate::proto::handshake::client::{self, ClientOptions};
 use crate::proto::handshake::server::{self, Request};
 use crate::proto::handshake::{self, HeadProgress, HeadReader, KEY_LEN};
-use crate::proto::message::{Found, Payload, Receiver};
+use crate::proto::message::{Found, Payload, Receiver, RxConfig};
 use crate::proto::output::Output;
 use crate::proto::timer::Timer;
 use crate::proto::utf8::Utf8Validator;
@@ -131,25 +133,26 @@ enum Handshake {
 /// [`pending_output`](Connection::pending_output) holds, and pass clock
 /// readings to [`on_time`](Connection::on_time) by
 /// [`next_deadline`](Connection::next_deadline).
+///
+/// The struct is kept small (an event loop holds one per connection):
+/// what only a handshake, a failure or an HTTP request needs lives behind
+/// one optional box, and the configuration is shared.
 #[derive(Debug)]
 pub struct Connection {
-    role: Role,
-    state: State,
-    config: Config,
-    handshake: Option<Box<Handshake>>,
-    request: Option<Box<Request>>,
-    protocol: Option<Box<str>>,
+    config: Arc<Config>,
     rx: Receiver,
     out: Output,
-    /// An outgoing fragmented message is in progress (`Some(text)`).
-    sending: Option<bool>,
-    send_utf8: Utf8Validator,
+    /// The handshake timeout, then the close timeout.
+    phase_timer: Timer,
+    /// The next keepalive ping, or the pong deadline when `awaiting_pong`.
+    keepalive_timer: Timer,
+    extra: Option<Box<Extra>>,
+    /// An outgoing fragmented message is in progress.
+    sending: Option<Sending>,
+    role: Role,
+    state: State,
     close_sent: bool,
-    error: Option<Error>,
-    handshake_timer: Timer,
-    close_timer: Timer,
-    ping_timer: Timer,
-    pong_timer: Timer,
+    awaiting_pong: bool,
     /// Something arrived since the last clock reading (keepalive).
     activity: bool,
     /// Client: the server had its time to drop the connection after the
@@ -157,32 +160,43 @@ pub struct Connection {
     linger_over: bool,
 }
 
+/// What only some connections need, some of the time.
+#[derive(Debug, Default)]
+struct Extra {
+    handshake: Option<Handshake>,
+    request: Option<Request>,
+    protocol: Option<Box<str>>,
+    error: Option<Error>,
+}
+
+/// An outgoing fragmented message.
+#[derive(Debug, Clone)]
+struct Sending {
+    text: bool,
+    utf8: Utf8Validator,
+}
+
 impl Connection {
-    fn new(role: Role, config: Config, state: State) -> Result<Connection> {
+    fn new(role: Role, config: Arc<Config>, state: State) -> Result<Connection> {
         if !config.limits.is_valid() {
             return Err(Error::Invalid(c"a size limit is 0"));
         }
-        let handshake_timer = match state {
+        let phase_timer = match state {
             State::Connecting => Timer::start(config.limits.handshake_timeout_ms),
-            _ => Timer::Off,
+            _ => Timer::OFF,
         };
         let mut conn = Connection {
+            config,
+            rx: Receiver::default(),
+            out: Output::default(),
+            phase_timer,
+            keepalive_timer: Timer::OFF,
+            extra: None,
+            sending: None,
             role,
             state,
-            rx: Receiver::new(role == Role::Server, &config.limits, config.streaming),
-            out: Output::new(role == Role::Client),
-            config,
-            handshake: None,
-            request: None,
-            protocol: None,
-            sending: None,
-            send_utf8: Utf8Validator::new(),
             close_sent: false,
-            error: None,
-            handshake_timer,
-            close_timer: Timer::Off,
-            ping_timer: Timer::Off,
-            pong_timer: Timer::Off,
+            awaiting_pong: false,
             activity: false,
             linger_over: false,
         };
@@ -193,32 +207,38 @@ impl Connection {
     }
 
     /// A server connection that starts by reading the client's handshake.
-    pub fn server(config: Config, options: ServerOptions) -> Result<Connection> {
+    pub fn server(config: impl Into<Arc<Config>>, options: ServerOptions) -> Result<Connection> {
+        let config = config.into();
         server::check_extra_headers(&options.headers).map_err(Error::Invalid)?;
         if options.protocols.iter().any(|p| !handshake::is_token(p.as_bytes())) {
             return Err(Error::Invalid(c"subprotocol is not a token"));
         }
         let head = HeadReader::new(config.limits.max_handshake_bytes as usize);
         let mut conn = Connection::new(Role::Server, config, State::Connecting)?;
-        conn.handshake = Some(Box::new(Handshake::Server { head, options, offered: Vec::new(), key: [0; KEY_LEN] }));
+        conn.extra_mut().handshake = Some(Handshake::Server { head, options, offered: Vec::new(), key: [0; KEY_LEN] });
         Ok(conn)
     }
 
     /// A client connection; its handshake request is queued at once.
-    pub fn client(config: Config, options: &ClientOptions) -> Result<Connection> {
+    pub fn client(config: impl Into<Arc<Config>>, options: &ClientOptions) -> Result<Connection> {
+        let config = config.into();
         options.check()?;
         let key = handshake::generate_key()?;
         let head = HeadReader::new(config.limits.max_handshake_bytes as usize);
         let mut conn = Connection::new(Role::Client, config, State::Connecting)?;
         client::write_request(conn.out.vec(), options, &key);
-        conn.handshake = Some(Box::new(Handshake::Client { head, key, offered: options.protocols.clone() }));
+        conn.extra_mut().handshake = Some(Handshake::Client { head, key, offered: options.protocols.clone() });
         Ok(conn)
     }
 
     /// A connection that is open from the start, for hosts that did the
     /// opening handshake themselves (no HTTP).
-    pub fn open(role: Role, config: Config) -> Result<Connection> {
-        Connection::new(role, config, State::Open)
+    pub fn open(role: Role, config: impl Into<Arc<Config>>) -> Result<Connection> {
+        Connection::new(role, config.into(), State::Open)
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     /// This end's role.
@@ -238,22 +258,22 @@ impl Connection {
 
     /// Why the connection failed, once it has.
     pub fn error(&self) -> Option<Error> {
-        self.error
+        self.extra.as_ref().and_then(|x| x.error)
     }
 
     /// The subprotocol agreed in the handshake, if any.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
+        self.extra.as_ref().and_then(|x| x.protocol.as_deref())
     }
 
     /// Server: the client's handshake request, once it has arrived.
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_deref()
+        self.extra.as_ref().and_then(|x| x.request.as_ref())
     }
 
     /// Server, deferred accept: the subprotocols the client offered.
     pub fn offered_protocols(&self) -> &[String] {
-        match self.handshake.as_deref() {
+        match self.extra.as_ref().and_then(|x| x.handshake.as_ref()) {
             Some(Handshake::Server { offered, .. }) => offered,
             _ => &[],
         }
@@ -292,16 +312,18 @@ impl Connection {
     }
 
     fn feed_frames<'a>(&'a mut self, input: &'a mut [u8]) -> Progress<'a> {
+        // Any byte received proves the peer alive (keepalive).
+        self.activity |= !input.is_empty();
+        let rx_config = RxConfig::new(&self.config, self.role == Role::Server);
         let mut pos = 0;
         let found = loop {
-            let step = self.rx.feed(&mut input[pos..]);
+            let step = self.rx.feed(&mut input[pos..], &rx_config);
             let base = pos;
             pos += step.consumed;
             match step.result {
                 Err(e) => return Progress { consumed: input.len(), event: Some(self.fail(e)) },
                 Ok(None) => return Progress::none(pos),
                 Ok(Some(found)) => {
-                    self.activity = true;
                     let found = found.shifted(base);
                     match self.act_on(&found, input) {
                         Err(e) => return Progress { consumed: input.len(), event: Some(self.fail(e)) },
@@ -348,27 +370,24 @@ impl Connection {
         match opcode {
             Opcode::Ping => {
                 if !self.close_sent {
-                    self.out.frame(Opcode::Pong, true, data)?;
+                    self.out.frame(Opcode::Pong, true, data, self.role == Role::Client)?;
                 }
                 Ok(self.config.control_events)
             }
-            Opcode::Pong => {
-                self.pong_timer = Timer::Off;
-                Ok(self.config.control_events)
-            }
+            Opcode::Pong => Ok(self.config.control_events),
             _ => {
                 let (code, _) = decode_close_payload(data)?;
                 if !self.close_sent {
                     let reply = if code == NO_STATUS { 0 } else { code };
                     let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
                     let n = encode_close_payload(reply, "", &mut payload)?;
-                    self.out.frame(Opcode::Close, true, &payload[..n])?;
+                    self.out.frame(Opcode::Close, true, &payload[..n], self.role == Role::Client)?;
                     self.close_sent = true;
                 }
                 self.state = State::Closed;
                 self.stop_timers();
                 if self.role == Role::Client {
-                    self.close_timer = Timer::start(self.config.limits.close_timeout_ms);
+                    self.phase_timer = Timer::start(self.config.limits.close_timeout_ms);
                 }
                 Ok(true)
             }
@@ -376,18 +395,18 @@ impl Connection {
     }
 
     fn feed_handshake(&mut self, input: &[u8]) -> Progress<'static> {
-        let Some(mut hs) = self.handshake.take() else {
+        let Some(mut hs) = self.extra.as_mut().and_then(|x| x.handshake.take()) else {
             return Progress::none(0);
         };
-        let (Handshake::Server { head, .. } | Handshake::Client { head, .. }) = hs.as_mut();
+        let (Handshake::Server { head, .. } | Handshake::Client { head, .. }) = &mut hs;
         let consumed = match head.push(input) {
             HeadProgress::Partial(n) => {
-                self.handshake = Some(hs);
+                self.extra_mut().handshake = Some(hs);
                 return Progress::none(n);
             }
             HeadProgress::Complete(n) => n,
             HeadProgress::TooLarge => {
-                let e = match *hs {
+                let e = match hs {
                     Handshake::Server { .. } => Error::Request(RequestError::HeadersTooLarge),
                     Handshake::Client { .. } => Error::Handshake(HandshakeError::ResponseTooLarge),
                 };
@@ -395,10 +414,10 @@ impl Connection {
             }
         };
         let max_headers = self.config.limits.max_handshake_headers as usize;
-        let outcome = match hs.as_mut() {
+        let outcome = match &mut hs {
             Handshake::Client { head, key, offered } => client::check_response(head.head(), key, offered, max_headers)
                 .map(|resp| {
-                    self.protocol = resp.protocol.map(String::into_boxed_str);
+                    self.extra_mut().protocol = resp.protocol.map(String::into_boxed_str);
                     Event::Open
                 })
                 .map_err(Error::Handshake),
@@ -413,7 +432,7 @@ impl Connection {
                 Event::Open
             }
             Ok(event) => {
-                self.handshake = Some(hs);
+                self.extra_mut().handshake = Some(hs);
                 event
             }
             Err(e) => self.fail_handshake(e),
@@ -436,7 +455,7 @@ impl Connection {
         let upgrade = server::validate(&request).map_err(Error::Request)?;
         *key = upgrade.key;
         *offered = upgrade.protocols;
-        self.request = Some(Box::new(request));
+        self.extra_mut().request = Some(request);
         if options.defer {
             self.state = State::Requested;
             return Ok(Event::Request);
@@ -456,7 +475,7 @@ impl Connection {
         let mut all = headers.to_vec();
         all.extend_from_slice(extra);
         server::write_accept(self.out.vec(), key, protocol, &all);
-        self.protocol = protocol.map(Box::from);
+        self.extra_mut().protocol = protocol.map(Box::from);
     }
 
     /// Server, deferred accept: answers `101` with `protocol` (one the client
@@ -469,10 +488,10 @@ impl Connection {
             return Err(Error::Invalid(c"the client did not offer this subprotocol"));
         }
         server::check_extra_headers(headers).map_err(Error::Invalid)?;
-        let Some(hs) = self.handshake.take() else {
+        let Some(hs) = self.extra.as_mut().and_then(|x| x.handshake.take()) else {
             unreachable!("a waiting request keeps its handshake");
         };
-        let Handshake::Server { options, key, .. } = *hs else {
+        let Handshake::Server { options, key, .. } = hs else {
             unreachable!("only servers wait for accept");
         };
         self.write_accept(&key, protocol, &options.headers, headers);
@@ -495,15 +514,17 @@ impl Connection {
 
     fn opened(&mut self) {
         self.state = State::Open;
-        self.handshake_timer = Timer::Off;
-        self.ping_timer = Timer::start(self.config.keepalive_interval_ms);
+        self.phase_timer = Timer::OFF;
+        self.keepalive_timer = Timer::start(self.config.keepalive_interval_ms);
     }
 
     fn fail_handshake(&mut self, e: Error) -> Event<'static> {
         if let Error::Request(r) = e {
             server::write_refusal(self.out.vec(), r);
         }
-        self.handshake = None;
+        if let Some(x) = self.extra.as_mut() {
+            x.handshake = None;
+        }
         self.fail(e)
     }
 
@@ -519,21 +540,20 @@ impl Connection {
             if let Ok(n) = encode_close_payload(code, reason, &mut payload) {
                 // A failing random source leaves the close frame unsent; the
                 // transport is closed either way.
-                let _ = self.out.frame(Opcode::Close, true, &payload[..n]);
+                let _ = self.out.frame(Opcode::Close, true, &payload[..n], self.role == Role::Client);
             }
             self.close_sent = true;
         }
         self.state = State::Failed;
-        self.error = Some(e);
+        self.extra_mut().error = Some(e);
         self.stop_timers();
         Event::Error(e)
     }
 
     fn stop_timers(&mut self) {
-        self.handshake_timer = Timer::Off;
-        self.close_timer = Timer::Off;
-        self.ping_timer = Timer::Off;
-        self.pong_timer = Timer::Off;
+        self.phase_timer = Timer::OFF;
+        self.keepalive_timer = Timer::OFF;
+        self.awaiting_pong = false;
     }
 
     /// The transport reached end of file (or broke). Returns the failure
@@ -542,7 +562,7 @@ impl Connection {
         match self.state {
             State::Closed => {
                 self.linger_over = true;
-                self.close_timer = Timer::Off;
+                self.phase_timer = Timer::OFF;
                 None
             }
             State::Failed => None,
@@ -592,7 +612,7 @@ impl Connection {
         if text && std::str::from_utf8(data).is_err() {
             return Err(Error::Invalid(c"text is not valid UTF-8"));
         }
-        self.out.frame(if text { Opcode::Text } else { Opcode::Binary }, true, data)
+        self.out.frame(if text { Opcode::Text } else { Opcode::Binary }, true, data, self.role == Role::Client)
     }
 
     /// Queues one frame of any opcode but close (use
@@ -612,25 +632,23 @@ impl Connection {
                 if data.len() > MAX_CONTROL_PAYLOAD {
                     return Err(Error::Invalid(c"control frame payload longer than 125 bytes"));
                 }
-                self.out.frame(opcode, true, data)
+                self.out.frame(opcode, true, data, self.role == Role::Client)
             }
             Opcode::Text | Opcode::Binary | Opcode::Continuation => {
-                let text = match (opcode, self.sending) {
-                    (Opcode::Continuation, Some(text)) => text,
+                let mut sending = match (opcode, &self.sending) {
+                    (Opcode::Continuation, Some(s)) => s.clone(),
                     (Opcode::Continuation, None) => return Err(Error::State(c"no fragmented message is in progress")),
                     (_, Some(_)) => return Err(Error::State(c"a fragmented message is in progress")),
-                    (op, None) => op == Opcode::Text,
+                    (op, None) => Sending { text: op == Opcode::Text, utf8: Utf8Validator::new() },
                 };
-                if text {
-                    let mut check = self.send_utf8.clone();
-                    check.feed(data).map_err(|_| Error::Invalid(c"text is not valid UTF-8"))?;
+                if sending.text {
+                    sending.utf8.feed(data).map_err(|_| Error::Invalid(c"text is not valid UTF-8"))?;
                     if fin {
-                        check.finish().map_err(|_| Error::Invalid(c"text ends inside a UTF-8 sequence"))?;
+                        sending.utf8.finish().map_err(|_| Error::Invalid(c"text ends inside a UTF-8 sequence"))?;
                     }
-                    self.send_utf8 = check;
                 }
-                self.out.frame(opcode, fin, data)?;
-                self.sending = if fin { None } else { Some(text) };
+                self.out.frame(opcode, fin, data, self.role == Role::Client)?;
+                self.sending = if fin { None } else { Some(sending) };
                 Ok(())
             }
         }
@@ -653,12 +671,12 @@ impl Connection {
         self.check_can_send()?;
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let n = encode_close_payload(code, reason, &mut payload)?;
-        self.out.frame(Opcode::Close, true, &payload[..n])?;
+        self.out.frame(Opcode::Close, true, &payload[..n], self.role == Role::Client)?;
         self.close_sent = true;
         self.state = State::Closing;
-        self.ping_timer = Timer::Off;
-        self.pong_timer = Timer::Off;
-        self.close_timer = Timer::start(self.config.limits.close_timeout_ms);
+        self.keepalive_timer = Timer::OFF;
+        self.awaiting_pong = false;
+        self.phase_timer = Timer::start(self.config.limits.close_timeout_ms);
         Ok(())
     }
 
@@ -668,50 +686,48 @@ impl Connection {
     /// its own clock; `Some(0)` asks for a call with the current time (to
     /// start a timer); `None`: no timer runs.
     pub fn next_deadline(&self) -> Option<u64> {
-        [self.handshake_timer, self.close_timer, self.ping_timer, self.pong_timer]
-            .iter()
-            .filter_map(Timer::deadline)
-            .min()
+        match (self.phase_timer.deadline(), self.keepalive_timer.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Passes the current time (milliseconds on the host's monotonic clock).
     /// Starts pending timers, sends keepalive pings, and returns the failure
     /// event when a handshake, close or pong timeout ran out.
     pub fn on_time(&mut self, now: u64) -> Option<Event<'static>> {
-        for t in [&mut self.handshake_timer, &mut self.close_timer, &mut self.ping_timer, &mut self.pong_timer] {
-            t.arm(now);
-        }
+        self.phase_timer.arm(now);
+        self.keepalive_timer.arm(now);
         if std::mem::take(&mut self.activity) && self.state == State::Open {
-            self.ping_timer = Timer::start(self.config.keepalive_interval_ms);
-            self.ping_timer.arm(now);
-            self.pong_timer = Timer::Off;
+            // Anything received proves the peer alive: the next ping is an
+            // interval from now.
+            self.keepalive_timer = Timer::start_at(now, self.config.keepalive_interval_ms);
+            self.awaiting_pong = false;
         }
-        if self.handshake_timer.expired(now) {
-            return Some(self.fail(Error::HandshakeTimeout));
+        if self.phase_timer.expired(now) {
+            self.phase_timer = Timer::OFF;
+            return match self.state {
+                State::Closed => {
+                    self.linger_over = true;
+                    None
+                }
+                State::Closing => Some(self.fail(Error::CloseTimeout)),
+                _ => Some(self.fail(Error::HandshakeTimeout)),
+            };
         }
-        if self.close_timer.expired(now) {
-            self.close_timer = Timer::Off;
-            if self.state == State::Closed {
-                self.linger_over = true;
-                return None;
+        if self.keepalive_timer.expired(now) && self.state == State::Open {
+            if self.awaiting_pong {
+                return Some(self.fail(Error::PongTimeout));
             }
-            return Some(self.fail(Error::CloseTimeout));
-        }
-        if self.pong_timer.expired(now) {
-            return Some(self.fail(Error::PongTimeout));
-        }
-        if self.ping_timer.expired(now) && self.state == State::Open {
-            if let Err(e) = self.out.frame(Opcode::Ping, true, b"") {
+            if let Err(e) = self.out.frame(Opcode::Ping, true, b"", self.role == Role::Client) {
                 return Some(self.fail(e));
             }
             let timeout = match self.config.keepalive_timeout_ms {
                 0 => self.config.keepalive_interval_ms,
                 t => t,
             };
-            self.ping_timer = Timer::start(self.config.keepalive_interval_ms);
-            self.ping_timer.arm(now);
-            self.pong_timer = Timer::start(timeout);
-            self.pong_timer.arm(now);
+            self.keepalive_timer = Timer::start_at(now, timeout);
+            self.awaiting_pong = true;
         }
         None
     }

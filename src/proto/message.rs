@@ -15,7 +15,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
-use crate::proto::config::Limits;
+use crate::proto::config::Config;
 use crate::proto::frame::{FrameHeader, HeaderRules, MAX_HEADER_LEN, Opcode, decode_header};
 use crate::proto::mask::apply_mask;
 use crate::proto::utf8::Utf8Validator;
@@ -75,66 +75,85 @@ pub(crate) struct Step {
 /// The frame being received.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
-    opcode: Opcode,
-    fin: bool,
-    mask: Option<[u8; 4]>,
     len: u64,
     received: u64,
+    mask: [u8; 4],
+    masked: bool,
+    opcode: Opcode,
+    fin: bool,
 }
 
 /// The data message being received.
 #[derive(Debug, Clone, Copy)]
 struct Message {
-    text: bool,
     /// The sum of the declared lengths of its frames so far.
     declared: u64,
+    text: bool,
     /// No piece has been delivered yet (streaming).
     first: bool,
 }
 
+/// What the receiver needs from the connection's configuration, derived
+/// for each call so that the receiver itself stays small.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RxConfig {
+    pub(crate) rules: HeaderRules,
+    pub(crate) max_message: u64,
+    pub(crate) streaming: bool,
+    pub(crate) rx_start: usize,
+    pub(crate) rx_expand: usize,
+}
+
+impl RxConfig {
+    /// The receiving rules of a connection: `masked` frames expected (a server) or not.
+    pub(crate) fn new(config: &Config, masked: bool) -> RxConfig {
+        let limits = &config.limits;
+        RxConfig {
+            rules: HeaderRules { masked: Some(masked), allowed_rsv: 0, max_payload: limits.max_frame },
+            max_message: limits.max_message,
+            streaming: config.streaming,
+            rx_start: limits.rx_start_size as usize,
+            rx_expand: limits.rx_expand_size as usize,
+        }
+    }
+}
+
+/// No truncation pending.
+const NO_TRUNCATE: usize = usize::MAX;
+
 /// Turns received bytes into messages and control frames.
 #[derive(Debug)]
 pub(crate) struct Receiver {
-    rules: HeaderRules,
-    max_message: u64,
-    streaming: bool,
-    rx_start: u32,
-    rx_expand: u32,
     header: [u8; MAX_HEADER_LEN],
     header_len: u8,
+    utf8: Utf8Validator,
     frame: Option<Frame>,
     message: Option<Message>,
-    utf8: Utf8Validator,
     /// Message bytes that spanned inputs, then a partial control payload.
     buf: Vec<u8>,
     /// Where a partial control payload starts in `buf`.
     control_start: usize,
     /// `buf` is truncated to this length at the next call (what was lent
-    /// out is no longer needed then).
-    truncate_to: Option<usize>,
+    /// out is no longer needed then), unless it is `NO_TRUNCATE`.
+    truncate_to: usize,
+}
+
+impl Default for Receiver {
+    fn default() -> Receiver {
+        Receiver {
+            header: [0; MAX_HEADER_LEN],
+            header_len: 0,
+            utf8: Utf8Validator::new(),
+            frame: None,
+            message: None,
+            buf: Vec::new(),
+            control_start: 0,
+            truncate_to: NO_TRUNCATE,
+        }
+    }
 }
 
 impl Receiver {
-    /// A receiver for frames that must (`masked`, a server) or must not (a
-    /// client) be masked.
-    pub(crate) fn new(masked: bool, limits: &Limits, streaming: bool) -> Receiver {
-        Receiver {
-            rules: HeaderRules { masked: Some(masked), allowed_rsv: 0, max_payload: limits.max_frame },
-            max_message: limits.max_message,
-            streaming,
-            rx_start: limits.rx_start_size,
-            rx_expand: limits.rx_expand_size,
-            header: [0; MAX_HEADER_LEN],
-            header_len: 0,
-            frame: None,
-            message: None,
-            utf8: Utf8Validator::new(),
-            buf: Vec::new(),
-            control_start: 0,
-            truncate_to: None,
-        }
-    }
-
     /// The buffered bytes at `range` (a [`Payload::Buffered`] range).
     pub(crate) fn buffered(&self, range: Range<usize>) -> &[u8] {
         &self.buf[range]
@@ -147,10 +166,12 @@ impl Receiver {
 
     /// Reads frames from `input`, unmasking payloads in place, until
     /// something complete is found or the input is used up.
-    pub(crate) fn feed(&mut self, input: &mut [u8]) -> Step {
-        if let Some(len) = self.truncate_to.take() {
-            self.buf.truncate(len);
-            if self.buf.is_empty() && self.buf.capacity() > self.rx_start as usize {
+    pub(crate) fn feed(&mut self, input: &mut [u8], cfg: &RxConfig) -> Step {
+        if self.truncate_to != NO_TRUNCATE {
+            self.buf.truncate(self.truncate_to);
+            self.truncate_to = NO_TRUNCATE;
+            if self.buf.is_empty() {
+                // An idle connection holds no receive memory.
                 self.buf = Vec::new();
             }
         }
@@ -158,10 +179,10 @@ impl Receiver {
         loop {
             let frame = match self.frame {
                 Some(frame) => frame,
-                None => match self.read_header(&input[pos..]) {
+                None => match self.read_header(&input[pos..], &cfg.rules) {
                     Ok((n, Some(header))) => {
                         pos += n;
-                        match self.begin_frame(header) {
+                        match self.begin_frame(header, cfg.max_message) {
                             Ok(frame) => frame,
                             Err(e) => return Step { consumed: pos, result: Err(e) },
                         }
@@ -172,8 +193,8 @@ impl Receiver {
             };
             let avail = (frame.len - frame.received).min((input.len() - pos) as u64) as usize;
             let chunk = pos..pos + avail;
-            if let Some(key) = frame.mask {
-                apply_mask(&mut input[chunk.clone()], key, frame.received as usize);
+            if frame.masked {
+                apply_mask(&mut input[chunk.clone()], frame.mask, frame.received as usize);
             }
             pos += avail;
             let done = frame.received + avail as u64 == frame.len;
@@ -181,7 +202,7 @@ impl Receiver {
             let found = if frame.opcode.is_control() {
                 self.control_chunk(frame, &input[chunk.clone()], chunk, done)
             } else {
-                self.data_chunk(frame, &input[chunk.clone()], chunk, done)
+                self.data_chunk(frame, &input[chunk.clone()], chunk, done, cfg)
             };
             match found {
                 Err(e) => return Step { consumed: pos, result: Err(e) },
@@ -194,10 +215,10 @@ impl Receiver {
 
     /// Reads a header from `input`, completing one begun in an earlier
     /// input. Returns the bytes taken and the header once complete.
-    fn read_header(&mut self, input: &[u8]) -> Result<(usize, Option<FrameHeader>)> {
+    fn read_header(&mut self, input: &[u8], rules: &HeaderRules) -> Result<(usize, Option<FrameHeader>)> {
         let have = self.header_len as usize;
         if have == 0 {
-            if let Some((header, n)) = decode_header(input, &self.rules)? {
+            if let Some((header, n)) = decode_header(input, rules)? {
                 return Ok((n, Some(header)));
             }
             self.header[..input.len()].copy_from_slice(input);
@@ -206,7 +227,7 @@ impl Receiver {
         }
         let take = (MAX_HEADER_LEN - have).min(input.len());
         self.header[have..have + take].copy_from_slice(&input[..take]);
-        match decode_header(&self.header[..have + take], &self.rules)? {
+        match decode_header(&self.header[..have + take], rules)? {
             Some((header, n)) => {
                 self.header_len = 0;
                 Ok((n - have, Some(header)))
@@ -219,13 +240,20 @@ impl Receiver {
     }
 
     /// Checks a header against the message in progress and starts the frame.
-    fn begin_frame(&mut self, h: FrameHeader) -> Result<Frame> {
-        let frame = Frame { opcode: h.opcode, fin: h.fin, mask: h.mask, len: h.payload_len, received: 0 };
+    fn begin_frame(&mut self, h: FrameHeader, max_message: u64) -> Result<Frame> {
+        let frame = Frame {
+            len: h.payload_len,
+            received: 0,
+            mask: h.mask.unwrap_or_default(),
+            masked: h.mask.is_some(),
+            opcode: h.opcode,
+            fin: h.fin,
+        };
         match h.opcode {
             Opcode::Continuation => {
                 let msg = self.message.as_mut().ok_or(Error::UnexpectedContinuation)?;
                 msg.declared = msg.declared.saturating_add(h.payload_len);
-                if msg.declared > self.max_message {
+                if msg.declared > max_message {
                     return Err(Error::MessageTooBig);
                 }
             }
@@ -233,7 +261,7 @@ impl Receiver {
                 if self.message.is_some() {
                     return Err(Error::ExpectedContinuation);
                 }
-                if h.payload_len > self.max_message {
+                if h.payload_len > max_message {
                     return Err(Error::MessageTooBig);
                 }
                 self.message = Some(Message { text: h.opcode == Opcode::Text, declared: h.payload_len, first: true });
@@ -253,7 +281,7 @@ impl Receiver {
         if !done {
             return Ok(None);
         }
-        self.truncate_to = Some(self.control_start);
+        self.truncate_to = self.control_start;
         Ok(Some(Found::Control {
             opcode: frame.opcode,
             payload: Payload::Buffered(self.control_start..self.buf.len()),
@@ -261,7 +289,14 @@ impl Receiver {
     }
 
     /// Handles the next piece of a data payload.
-    fn data_chunk(&mut self, frame: Frame, chunk: &[u8], at: Range<usize>, done: bool) -> Result<Option<Found>> {
+    fn data_chunk(
+        &mut self,
+        frame: Frame,
+        chunk: &[u8],
+        at: Range<usize>,
+        done: bool,
+        cfg: &RxConfig,
+    ) -> Result<Option<Found>> {
         let mut msg = self.message.expect("a data frame belongs to a message");
         if msg.text {
             self.utf8.feed(chunk).map_err(|_| Error::InvalidUtf8)?;
@@ -273,7 +308,7 @@ impl Receiver {
                 self.utf8.finish().map_err(|_| Error::InvalidUtf8)?;
             }
         }
-        if self.streaming {
+        if cfg.streaming {
             if chunk.is_empty() && !last {
                 return Ok(None);
             }
@@ -287,26 +322,26 @@ impl Receiver {
         if last && self.buf.is_empty() && chunk.len() as u64 == frame.len {
             return Ok(Some(Found::Message { text: msg.text, payload: Payload::Input(at) }));
         }
-        self.reserve(chunk.len());
+        self.reserve(chunk.len(), cfg);
         self.buf.extend_from_slice(chunk);
         if !last {
             return Ok(None);
         }
-        self.truncate_to = Some(0);
+        self.truncate_to = 0;
         Ok(Some(Found::Message { text: msg.text, payload: Payload::Buffered(0..self.buf.len()) }))
     }
 
     /// Makes room for `more` bytes: the first allocation is `rx_start`
     /// bytes, later ones grow by `rx_expand` steps, and at least by half
     /// the current size so that a large message costs linear time.
-    fn reserve(&mut self, more: usize) {
+    fn reserve(&mut self, more: usize, cfg: &RxConfig) {
         let needed = self.buf.len() + more;
         let cap = self.buf.capacity();
         if needed <= cap {
             return;
         }
-        let start = self.rx_start as usize;
-        let step = (self.rx_expand as usize).max(1);
+        let start = cfg.rx_start;
+        let step = cfg.rx_expand.max(1);
         let target = if needed <= start {
             start
         } else {

@@ -15,15 +15,9 @@ const KEEP_CAPACITY: usize = 64 << 10;
 pub(crate) struct Output {
     buf: Vec<u8>,
     pos: usize,
-    /// Frames are masked (the client role).
-    mask: bool,
 }
 
 impl Output {
-    pub(crate) fn new(mask: bool) -> Output {
-        Output { buf: Vec::new(), pos: 0, mask }
-    }
-
     /// The bytes not yet taken.
     pub(crate) fn pending(&self) -> &[u8] {
         &self.buf[self.pos..]
@@ -57,10 +51,11 @@ impl Output {
         self.reserve(0)
     }
 
-    /// Encodes one frame, masked with a fresh key in the client role. The
-    /// payload is copied (and masked in the copy); `payload` is not touched.
-    pub(crate) fn frame(&mut self, opcode: Opcode, fin: bool, payload: &[u8]) -> Result<()> {
-        let key = if self.mask { Some(rng::masking_key()?) } else { None };
+    /// Encodes one frame, masked with a fresh key when `mask` (the client
+    /// role). The payload is copied (and masked in the copy); `payload` is
+    /// not touched.
+    pub(crate) fn frame(&mut self, opcode: Opcode, fin: bool, payload: &[u8], mask: bool) -> Result<()> {
+        let key = if mask { Some(rng::masking_key()?) } else { None };
         let mut header = [0u8; MAX_HEADER_LEN];
         let n = encode_header(&mut header, fin, 0, opcode.as_u8(), key, payload.len() as u64);
         let buf = self.reserve(n + payload.len());
