@@ -337,6 +337,31 @@
 #define EWS_MAX_CLOSE_REASON 123
 
 /**
+ * Log nothing (the default).
+ */
+#define EWS_LOG_NONE 0
+
+/**
+ * Log failures the host did not cause.
+ */
+#define EWS_LOG_ERROR 1
+
+/**
+ * Also log unusual events (a peer breaking the protocol, a refused handshake).
+ */
+#define EWS_LOG_WARN 2
+
+/**
+ * Also log connections and servers starting and stopping.
+ */
+#define EWS_LOG_INFO 3
+
+/**
+ * Log everything.
+ */
+#define EWS_LOG_DEBUG 4
+
+/**
  * A sans-IO WebSocket connection. See ews_conn_new().
  */
 typedef struct ews_conn ews_conn;
@@ -574,6 +599,12 @@ typedef struct ews_frame_header {
  * return 0, or return non-zero on failure.
  */
 typedef int (*ews_random_fn)(void *user, uint8_t *buf, size_t len);
+
+/**
+ * A log sink: called with `user`, the level (EWS_LOG_*) and a
+ * NUL-terminated line (borrowed for the call), from whichever thread logs.
+ */
+typedef void (*ews_log_fn)(void *user, int level, const char *message);
 
 #ifdef __cplusplus
 extern "C" {
@@ -887,6 +918,16 @@ int ews_close_code_is_valid(int code);
  * Returns 0. Safe from any thread.
  */
 int ews_set_random(ews_random_fn source, void *user);
+
+/**
+ * Sends the library's log lines at `level` (EWS_LOG_*) and more severe to
+ * `callback`, for the whole process, until called again. Nothing is logged
+ * by default; a NULL callback or EWS_LOG_NONE turns logging off. The
+ * callback runs on whichever thread logs (the server loop, a client's
+ * service thread, the caller) and must not call ews_set_log(). Returns 0.
+ * Safe from any thread.
+ */
+int ews_set_log(int level, ews_log_fn callback, void *user);
 
 /**
  * The version of the library as a static string, e.g. "0.1.0".

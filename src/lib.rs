@@ -18,6 +18,7 @@
 pub mod error;
 pub mod ffi;
 pub mod io;
+pub mod log;
 pub mod proto;
 
 pub use error::{Error, Result};

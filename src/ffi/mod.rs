@@ -12,6 +12,7 @@
 pub mod conn;
 pub mod errors;
 pub mod helpers;
+pub mod log;
 pub mod panic;
 pub mod ptr;
 pub mod uri;
