@@ -4,16 +4,15 @@
 use std::sync::Arc;
 
 use crate::error::{Error, HandshakeError, RequestError, Result};
-use crate::proto::close::{MAX_REASON_LEN, NO_STATUS, decode_close_payload, encode_close_payload};
+use crate::proto::close::{MAX_REASON_LEN, NO_STATUS, decode_close_payload};
 use crate::proto::config::Config;
-use crate::proto::frame::{MAX_CONTROL_PAYLOAD, Opcode};
+use crate::proto::frame::Opcode;
 use crate::proto::handshake::client::{self, ClientOptions};
 use crate::proto::handshake::server::{self, Request};
 use crate::proto::handshake::{self, HeadProgress, HeadReader, KEY_LEN};
 use crate::proto::message::{Found, Payload, Receiver, RxConfig};
-use crate::proto::output::Output;
+use crate::proto::sender::Sender;
 use crate::proto::timer::Timer;
-use crate::proto::utf8::Utf8Validator;
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,32 +125,29 @@ enum Handshake {
     Client { head: HeadReader, key: [u8; KEY_LEN], offered: Vec<String> },
 }
 
-/// A WebSocket connection without I/O.
+/// Everything of a connection but the bytes it sends: the handshake, the
+/// receiving side, the closing handshake and the timers.
 ///
-/// Feed it received bytes with [`feed`](Connection::feed), act on the
-/// [`Event`] each call returns, write out what
-/// [`pending_output`](Connection::pending_output) holds, and pass clock
-/// readings to [`on_time`](Connection::on_time) by
-/// [`next_deadline`](Connection::next_deadline).
+/// Its methods take the connection's [`Sender`], where they write what the
+/// protocol answers by itself (the handshake response, pongs, close
+/// frames). Most hosts use [`Connection`], which holds both; an event loop
+/// that lets other threads send keeps the sender behind a lock and passes
+/// it in.
 ///
 /// The struct is kept small (an event loop holds one per connection):
 /// what only a handshake, a failure or an HTTP request needs lives behind
 /// one optional box, and the configuration is shared.
 #[derive(Debug)]
-pub struct Connection {
+pub struct Session {
     config: Arc<Config>,
     rx: Receiver,
-    out: Output,
     /// The handshake timeout, then the close timeout.
     phase_timer: Timer,
     /// The next keepalive ping, or the pong deadline when `awaiting_pong`.
     keepalive_timer: Timer,
     extra: Option<Box<Extra>>,
-    /// An outgoing fragmented message is in progress.
-    sending: Option<Sending>,
     role: Role,
     state: State,
-    close_sent: bool,
     awaiting_pong: bool,
     /// Something arrived since the last clock reading (keepalive).
     activity: bool,
@@ -169,15 +165,8 @@ struct Extra {
     error: Option<Error>,
 }
 
-/// An outgoing fragmented message.
-#[derive(Debug, Clone)]
-struct Sending {
-    text: bool,
-    utf8: Utf8Validator,
-}
-
-impl Connection {
-    fn new(role: Role, config: Arc<Config>, state: State) -> Result<Connection> {
+impl Session {
+    fn new(role: Role, config: Arc<Config>, state: State) -> Result<Session> {
         if !config.limits.is_valid() {
             return Err(Error::Invalid(c"a size limit is 0"));
         }
@@ -185,56 +174,55 @@ impl Connection {
             State::Connecting => Timer::start(config.limits.handshake_timeout_ms),
             _ => Timer::OFF,
         };
-        let mut conn = Connection {
+        let keepalive_timer = match state {
+            State::Open => Timer::start(config.keepalive_interval_ms),
+            _ => Timer::OFF,
+        };
+        Ok(Session {
             config,
             rx: Receiver::default(),
-            out: Output::default(),
             phase_timer,
-            keepalive_timer: Timer::OFF,
+            keepalive_timer,
             extra: None,
-            sending: None,
             role,
             state,
-            close_sent: false,
             awaiting_pong: false,
             activity: false,
             linger_over: false,
-        };
-        if state == State::Open {
-            conn.opened();
-        }
-        Ok(conn)
+        })
     }
 
-    /// A server connection that starts by reading the client's handshake.
-    pub fn server(config: impl Into<Arc<Config>>, options: ServerOptions) -> Result<Connection> {
-        let config = config.into();
+    /// A server session that starts by reading the client's handshake.
+    pub fn server(config: impl Into<Arc<Config>>, options: ServerOptions) -> Result<Session> {
         server::check_extra_headers(&options.headers).map_err(Error::Invalid)?;
         if options.protocols.iter().any(|p| !handshake::is_token(p.as_bytes())) {
             return Err(Error::Invalid(c"subprotocol is not a token"));
         }
+        let config = config.into();
         let head = HeadReader::new(config.limits.max_handshake_bytes as usize);
-        let mut conn = Connection::new(Role::Server, config, State::Connecting)?;
-        conn.extra_mut().handshake = Some(Handshake::Server { head, options, offered: Vec::new(), key: [0; KEY_LEN] });
-        Ok(conn)
+        let mut session = Session::new(Role::Server, config, State::Connecting)?;
+        session.extra_mut().handshake =
+            Some(Handshake::Server { head, options, offered: Vec::new(), key: [0; KEY_LEN] });
+        Ok(session)
     }
 
-    /// A client connection; its handshake request is queued at once.
-    pub fn client(config: impl Into<Arc<Config>>, options: &ClientOptions) -> Result<Connection> {
-        let config = config.into();
+    /// A client session; its handshake request is written into `tx` at once.
+    pub fn client(config: impl Into<Arc<Config>>, options: &ClientOptions, tx: &mut Sender) -> Result<Session> {
         options.check()?;
+        let config = config.into();
         let key = handshake::generate_key()?;
         let head = HeadReader::new(config.limits.max_handshake_bytes as usize);
-        let mut conn = Connection::new(Role::Client, config, State::Connecting)?;
-        client::write_request(conn.out.vec(), options, &key);
-        conn.extra_mut().handshake = Some(Handshake::Client { head, key, offered: options.protocols.clone() });
-        Ok(conn)
+        let mut session = Session::new(Role::Client, config, State::Connecting)?;
+        client::write_request(tx.raw(), options, &key);
+        session.extra_mut().handshake = Some(Handshake::Client { head, key, offered: options.protocols.clone() });
+        Ok(session)
     }
 
-    /// A connection that is open from the start, for hosts that did the
-    /// opening handshake themselves (no HTTP).
-    pub fn open(role: Role, config: impl Into<Arc<Config>>) -> Result<Connection> {
-        Connection::new(role, config.into(), State::Open)
+    /// A session that is open from the start, for hosts that did the
+    /// opening handshake themselves (no HTTP); its sender must be opened
+    /// too ([`Sender::new_open`]).
+    pub fn open(role: Role, config: impl Into<Arc<Config>>) -> Result<Session> {
+        Session::new(role, config.into(), State::Open)
     }
 
     fn extra_mut(&mut self) -> &mut Extra {
@@ -295,23 +283,39 @@ impl Connection {
         }
     }
 
+    /// Takes note of what the host did with the sender: a close frame sent
+    /// by the host starts the closing handshake (state
+    /// [`State::Closing`] and the close timeout). Called by every method
+    /// that takes the sender; call it after sending a close frame through
+    /// a sender that other threads use.
+    pub fn sync(&mut self, tx: &Sender) {
+        if self.state == State::Open && tx.close_sent() {
+            self.state = State::Closing;
+            self.keepalive_timer = Timer::OFF;
+            self.awaiting_pong = false;
+            self.phase_timer = Timer::start(self.config.limits.close_timeout_ms);
+        }
+    }
+
     // ----- input -----
 
-    /// Reads `input` until something happens or it is used up.
+    /// Reads `input` until something happens or it is used up; answers
+    /// written by the protocol go to `tx`.
     ///
     /// Payloads are unmasked in place in `input`. Feed the bytes after
     /// `consumed` again once the event is handled; a message that arrived
     /// whole is lent straight from `input`.
-    pub fn feed<'a>(&'a mut self, input: &'a mut [u8]) -> Progress<'a> {
+    pub fn feed<'a>(&'a mut self, input: &'a mut [u8], tx: &mut Sender) -> Progress<'a> {
+        self.sync(tx);
         match self.state {
-            State::Connecting => self.feed_handshake(input),
+            State::Connecting => self.feed_handshake(input, tx),
             State::Requested => Progress::none(0),
-            State::Open | State::Closing => self.feed_frames(input),
+            State::Open | State::Closing => self.feed_frames(input, tx),
             State::Closed | State::Failed => Progress::none(input.len()),
         }
     }
 
-    fn feed_frames<'a>(&'a mut self, input: &'a mut [u8]) -> Progress<'a> {
+    fn feed_frames<'a>(&'a mut self, input: &'a mut [u8], tx: &mut Sender) -> Progress<'a> {
         // Any byte received proves the peer alive (keepalive).
         self.activity |= !input.is_empty();
         let rx_config = RxConfig::new(&self.config, self.role == Role::Server);
@@ -321,23 +325,21 @@ impl Connection {
             let base = pos;
             pos += step.consumed;
             match step.result {
-                Err(e) => return Progress { consumed: input.len(), event: Some(self.fail(e)) },
+                Err(e) => return Progress { consumed: input.len(), event: Some(self.fail(e, tx)) },
                 Ok(None) => return Progress::none(pos),
                 Ok(Some(found)) => {
                     let found = found.shifted(base);
-                    match self.act_on(&found, input) {
-                        Err(e) => return Progress { consumed: input.len(), event: Some(self.fail(e)) },
+                    match self.act_on(&found, input, tx) {
+                        Err(e) => return Progress { consumed: input.len(), event: Some(self.fail(e, tx)) },
                         Ok(true) => break found,
-                        Ok(false) if pos == input.len() || self.state == State::Closed => {
-                            return Progress::none(pos);
-                        }
+                        Ok(false) if pos == input.len() => return Progress::none(pos),
                         Ok(false) => {}
                     }
                 }
             }
         };
         let input: &'a [u8] = input;
-        let this: &'a Connection = self;
+        let this: &'a Session = self;
         let bytes = |payload: &Payload| -> &'a [u8] {
             match payload {
                 Payload::Input(r) => &input[r.clone()],
@@ -361,7 +363,7 @@ impl Connection {
 
     /// Does what the protocol requires for a finding (pong, close reply)
     /// and says whether the host gets an event for it.
-    fn act_on(&mut self, found: &Found, input: &[u8]) -> Result<bool> {
+    fn act_on(&mut self, found: &Found, input: &[u8], tx: &mut Sender) -> Result<bool> {
         let Found::Control { opcode, payload } = found else { return Ok(true) };
         let data = match payload {
             Payload::Input(r) => &input[r.clone()],
@@ -369,21 +371,13 @@ impl Connection {
         };
         match opcode {
             Opcode::Ping => {
-                if !self.close_sent {
-                    self.out.frame(Opcode::Pong, true, data, self.role == Role::Client)?;
-                }
+                tx.pong_reply(data)?;
                 Ok(self.config.control_events)
             }
             Opcode::Pong => Ok(self.config.control_events),
             _ => {
                 let (code, _) = decode_close_payload(data)?;
-                if !self.close_sent {
-                    let reply = if code == NO_STATUS { 0 } else { code };
-                    let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-                    let n = encode_close_payload(reply, "", &mut payload)?;
-                    self.out.frame(Opcode::Close, true, &payload[..n], self.role == Role::Client)?;
-                    self.close_sent = true;
-                }
+                tx.close_reply(if code == NO_STATUS { 0 } else { code })?;
                 self.state = State::Closed;
                 self.stop_timers();
                 if self.role == Role::Client {
@@ -394,7 +388,7 @@ impl Connection {
         }
     }
 
-    fn feed_handshake(&mut self, input: &[u8]) -> Progress<'static> {
+    fn feed_handshake(&mut self, input: &[u8], tx: &mut Sender) -> Progress<'static> {
         let Some(mut hs) = self.extra.as_mut().and_then(|x| x.handshake.take()) else {
             return Progress::none(0);
         };
@@ -410,7 +404,7 @@ impl Connection {
                     Handshake::Server { .. } => Error::Request(RequestError::HeadersTooLarge),
                     Handshake::Client { .. } => Error::Handshake(HandshakeError::ResponseTooLarge),
                 };
-                return Progress { consumed: input.len(), event: Some(self.fail_handshake(e)) };
+                return Progress { consumed: input.len(), event: Some(self.fail_handshake(e, tx)) };
             }
         };
         let max_headers = self.config.limits.max_handshake_headers as usize;
@@ -423,19 +417,19 @@ impl Connection {
                 .map_err(Error::Handshake),
             Handshake::Server { head, options, offered, key } => {
                 let request = Request::parse(head.head(), max_headers);
-                self.on_request(request, options, offered, key)
+                self.on_request(request, options, offered, key, tx)
             }
         };
         let event = match outcome {
             Ok(Event::Open) => {
-                self.opened();
+                self.opened(tx);
                 Event::Open
             }
             Ok(event) => {
                 self.extra_mut().handshake = Some(hs);
                 event
             }
-            Err(e) => self.fail_handshake(e),
+            Err(e) => self.fail_handshake(e, tx),
         };
         Progress { consumed, event: Some(event) }
     }
@@ -447,6 +441,7 @@ impl Connection {
         options: &ServerOptions,
         offered: &mut Vec<String>,
         key: &mut [u8; KEY_LEN],
+        tx: &mut Sender,
     ) -> Result<Event<'static>> {
         let request = request.map_err(Error::Request)?;
         if !options.resources.is_empty() && !options.resources.iter().any(|r| r == request.path()) {
@@ -461,7 +456,7 @@ impl Connection {
             return Ok(Event::Request);
         }
         let chosen = server::select_protocol(offered, &options.protocols);
-        self.write_accept(key, chosen, &options.headers, &[]);
+        self.write_accept(key, chosen, &options.headers, &[], tx);
         Ok(Event::Open)
     }
 
@@ -471,16 +466,17 @@ impl Connection {
         protocol: Option<&str>,
         headers: &[(String, String)],
         extra: &[(String, String)],
+        tx: &mut Sender,
     ) {
         let mut all = headers.to_vec();
         all.extend_from_slice(extra);
-        server::write_accept(self.out.vec(), key, protocol, &all);
+        server::write_accept(tx.raw(), key, protocol, &all);
         self.extra_mut().protocol = protocol.map(Box::from);
     }
 
     /// Server, deferred accept: answers `101` with `protocol` (one the client
     /// offered, or `None`) and extra header fields, and opens the connection.
-    pub fn accept(&mut self, protocol: Option<&str>, headers: &[(String, String)]) -> Result<()> {
+    pub fn accept(&mut self, protocol: Option<&str>, headers: &[(String, String)], tx: &mut Sender) -> Result<()> {
         if self.state != State::Requested {
             return Err(Error::State(c"no request is waiting to be accepted"));
         }
@@ -494,56 +490,46 @@ impl Connection {
         let Handshake::Server { options, key, .. } = hs else {
             unreachable!("only servers wait for accept");
         };
-        self.write_accept(&key, protocol, &options.headers, headers);
-        self.opened();
+        self.write_accept(&key, protocol, &options.headers, headers, tx);
+        self.opened(tx);
         Ok(())
     }
 
     /// Server, deferred accept: refuses the request with an HTTP `status`
     /// (400-599) and fails the connection.
-    pub fn reject(&mut self, status: u16) -> Result<()> {
+    pub fn reject(&mut self, status: u16, tx: &mut Sender) -> Result<()> {
         if self.state != State::Requested {
             return Err(Error::State(c"no request is waiting to be accepted"));
         }
         if !(400..=599).contains(&status) {
             return Err(Error::Invalid(c"status must be 400-599"));
         }
-        self.fail_handshake(Error::Request(RequestError::Refused(status)));
+        self.fail_handshake(Error::Request(RequestError::Refused(status)), tx);
         Ok(())
     }
 
-    fn opened(&mut self) {
+    fn opened(&mut self, tx: &mut Sender) {
         self.state = State::Open;
+        tx.opened();
         self.phase_timer = Timer::OFF;
         self.keepalive_timer = Timer::start(self.config.keepalive_interval_ms);
     }
 
-    fn fail_handshake(&mut self, e: Error) -> Event<'static> {
+    fn fail_handshake(&mut self, e: Error, tx: &mut Sender) -> Event<'static> {
         if let Error::Request(r) = e {
-            server::write_refusal(self.out.vec(), r);
+            server::write_refusal(tx.raw(), r);
         }
         if let Some(x) = self.extra.as_mut() {
             x.handshake = None;
         }
-        self.fail(e)
+        self.fail(e, tx)
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): sends the error's close code
-    /// if it has one and none was sent, and reads nothing more.
-    fn fail(&mut self, e: Error) -> Event<'static> {
-        if let Some(code) = e.close_code()
-            && !self.close_sent
-            && matches!(self.state, State::Open | State::Closing)
-        {
-            let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-            let reason = &e.detail()[..e.detail().len().min(MAX_REASON_LEN)];
-            if let Ok(n) = encode_close_payload(code, reason, &mut payload) {
-                // A failing random source leaves the close frame unsent; the
-                // transport is closed either way.
-                let _ = self.out.frame(Opcode::Close, true, &payload[..n], self.role == Role::Client);
-            }
-            self.close_sent = true;
-        }
+    /// if it has one and no close frame was sent, and reads nothing more.
+    fn fail(&mut self, e: Error, tx: &mut Sender) -> Event<'static> {
+        let detail = e.detail();
+        tx.fail(e.close_code(), &detail[..detail.len().min(MAX_REASON_LEN)]);
         self.state = State::Failed;
         self.extra_mut().error = Some(e);
         self.stop_timers();
@@ -558,7 +544,7 @@ impl Connection {
 
     /// The transport reached end of file (or broke). Returns the failure
     /// event unless the closing handshake had completed.
-    pub fn on_eof(&mut self) -> Option<Event<'static>> {
+    pub fn on_eof(&mut self, tx: &mut Sender) -> Option<Event<'static>> {
         match self.state {
             State::Closed => {
                 self.linger_over = true;
@@ -567,122 +553,15 @@ impl Connection {
             }
             State::Failed => None,
             State::Connecting if self.role == Role::Client => {
-                Some(self.fail(Error::Handshake(HandshakeError::PeerHungUp)))
+                Some(self.fail(Error::Handshake(HandshakeError::PeerHungUp), tx))
             }
-            _ => Some(self.fail(Error::Dropped)),
+            _ => Some(self.fail(Error::Dropped, tx)),
         }
-    }
-
-    // ----- output -----
-
-    /// The bytes waiting to be written to the transport.
-    pub fn pending_output(&self) -> &[u8] {
-        self.out.pending()
-    }
-
-    /// Marks `n` bytes of [`pending_output`](Connection::pending_output) as
-    /// written.
-    pub fn consume(&mut self, n: usize) {
-        self.out.consume(n);
-    }
-
-    /// Swaps the output queue's storage with `buf` (what was already
-    /// consumed is dropped first). An event loop lends an empty shared
-    /// buffer before acting on a connection and takes it back once the
-    /// bytes are written, so idle connections hold no output memory.
-    pub fn swap_output(&mut self, buf: &mut Vec<u8>) {
-        self.out.swap(buf);
-    }
-
-    fn check_can_send(&self) -> Result<()> {
-        match self.state {
-            State::Open => Ok(()),
-            State::Connecting | State::Requested => Err(Error::State(c"the handshake has not completed")),
-            State::Closing | State::Closed => Err(Error::State(c"a close frame was sent")),
-            State::Failed => Err(Error::State(c"the connection failed")),
-        }
-    }
-
-    /// Queues a whole message (one frame).
-    pub fn send(&mut self, text: bool, data: &[u8]) -> Result<()> {
-        self.check_can_send()?;
-        if self.sending.is_some() {
-            return Err(Error::State(c"a fragmented message is in progress"));
-        }
-        if text && std::str::from_utf8(data).is_err() {
-            return Err(Error::Invalid(c"text is not valid UTF-8"));
-        }
-        self.out.frame(if text { Opcode::Text } else { Opcode::Binary }, true, data, self.role == Role::Client)
-    }
-
-    /// Queues one frame of any opcode but close (use
-    /// [`close`](Connection::close)). Data frames must follow the
-    /// fragmentation rules: a text or binary frame starts a message, a
-    /// continuation continues it, FIN ends it; text must be UTF-8 across the
-    /// whole message. Control frames need FIN and at most 125 bytes and may
-    /// come between the fragments of a message.
-    pub fn send_frame(&mut self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<()> {
-        self.check_can_send()?;
-        match opcode {
-            Opcode::Close => Err(Error::Invalid(c"send a close frame with close()")),
-            Opcode::Ping | Opcode::Pong => {
-                if !fin {
-                    return Err(Error::Invalid(c"control frames cannot be fragmented"));
-                }
-                if data.len() > MAX_CONTROL_PAYLOAD {
-                    return Err(Error::Invalid(c"control frame payload longer than 125 bytes"));
-                }
-                self.out.frame(opcode, true, data, self.role == Role::Client)
-            }
-            Opcode::Text | Opcode::Binary | Opcode::Continuation => {
-                let mut sending = match (opcode, &self.sending) {
-                    (Opcode::Continuation, Some(s)) => s.clone(),
-                    (Opcode::Continuation, None) => return Err(Error::State(c"no fragmented message is in progress")),
-                    (_, Some(_)) => return Err(Error::State(c"a fragmented message is in progress")),
-                    (op, None) => Sending { text: op == Opcode::Text, utf8: Utf8Validator::new() },
-                };
-                if sending.text {
-                    sending.utf8.feed(data).map_err(|_| Error::Invalid(c"text is not valid UTF-8"))?;
-                    if fin {
-                        sending.utf8.finish().map_err(|_| Error::Invalid(c"text ends inside a UTF-8 sequence"))?;
-                    }
-                }
-                self.out.frame(opcode, fin, data, self.role == Role::Client)?;
-                self.sending = if fin { None } else { Some(sending) };
-                Ok(())
-            }
-        }
-    }
-
-    /// Queues a ping with up to 125 bytes of payload.
-    pub fn ping(&mut self, data: &[u8]) -> Result<()> {
-        self.send_frame(Opcode::Ping, true, data)
-    }
-
-    /// Queues an unsolicited pong with up to 125 bytes of payload.
-    pub fn pong(&mut self, data: &[u8]) -> Result<()> {
-        self.send_frame(Opcode::Pong, true, data)
-    }
-
-    /// Starts the closing handshake: queues a close frame with `code` (0:
-    /// no code; otherwise one valid on the wire) and a reason of at most 123
-    /// bytes, and waits up to `close_timeout_ms` for the peer's close frame.
-    pub fn close(&mut self, code: u16, reason: &str) -> Result<()> {
-        self.check_can_send()?;
-        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-        let n = encode_close_payload(code, reason, &mut payload)?;
-        self.out.frame(Opcode::Close, true, &payload[..n], self.role == Role::Client)?;
-        self.close_sent = true;
-        self.state = State::Closing;
-        self.keepalive_timer = Timer::OFF;
-        self.awaiting_pong = false;
-        self.phase_timer = Timer::start(self.config.limits.close_timeout_ms);
-        Ok(())
     }
 
     // ----- time -----
 
-    /// When the host should next call [`on_time`](Connection::on_time), on
+    /// When the host should next call [`on_time`](Session::on_time), on
     /// its own clock; `Some(0)` asks for a call with the current time (to
     /// start a timer); `None`: no timer runs.
     pub fn next_deadline(&self) -> Option<u64> {
@@ -695,7 +574,8 @@ impl Connection {
     /// Passes the current time (milliseconds on the host's monotonic clock).
     /// Starts pending timers, sends keepalive pings, and returns the failure
     /// event when a handshake, close or pong timeout ran out.
-    pub fn on_time(&mut self, now: u64) -> Option<Event<'static>> {
+    pub fn on_time(&mut self, now: u64, tx: &mut Sender) -> Option<Event<'static>> {
+        self.sync(tx);
         self.phase_timer.arm(now);
         self.keepalive_timer.arm(now);
         if std::mem::take(&mut self.activity) && self.state == State::Open {
@@ -711,16 +591,16 @@ impl Connection {
                     self.linger_over = true;
                     None
                 }
-                State::Closing => Some(self.fail(Error::CloseTimeout)),
-                _ => Some(self.fail(Error::HandshakeTimeout)),
+                State::Closing => Some(self.fail(Error::CloseTimeout, tx)),
+                _ => Some(self.fail(Error::HandshakeTimeout, tx)),
             };
         }
         if self.keepalive_timer.expired(now) && self.state == State::Open {
             if self.awaiting_pong {
-                return Some(self.fail(Error::PongTimeout));
+                return Some(self.fail(Error::PongTimeout, tx));
             }
-            if let Err(e) = self.out.frame(Opcode::Ping, true, b"", self.role == Role::Client) {
-                return Some(self.fail(e));
+            if let Err(e) = tx.ping(b"") {
+                return Some(self.fail(e, tx));
             }
             let timeout = match self.config.keepalive_timeout_ms {
                 0 => self.config.keepalive_interval_ms,
@@ -730,5 +610,173 @@ impl Connection {
             self.awaiting_pong = true;
         }
         None
+    }
+}
+
+/// A WebSocket connection without I/O: a [`Session`] and its [`Sender`].
+///
+/// Feed it received bytes with [`feed`](Connection::feed), act on the
+/// [`Event`] each call returns, write out what
+/// [`pending_output`](Connection::pending_output) holds, and pass clock
+/// readings to [`on_time`](Connection::on_time) by
+/// [`next_deadline`](Connection::next_deadline).
+#[derive(Debug)]
+pub struct Connection {
+    session: Session,
+    tx: Sender,
+}
+
+impl Connection {
+    /// A server connection that starts by reading the client's handshake.
+    pub fn server(config: impl Into<Arc<Config>>, options: ServerOptions) -> Result<Connection> {
+        Ok(Connection { session: Session::server(config, options)?, tx: Sender::new(Role::Server) })
+    }
+
+    /// A client connection; its handshake request is queued at once.
+    pub fn client(config: impl Into<Arc<Config>>, options: &ClientOptions) -> Result<Connection> {
+        let mut tx = Sender::new(Role::Client);
+        let session = Session::client(config, options, &mut tx)?;
+        Ok(Connection { session, tx })
+    }
+
+    /// A connection that is open from the start, for hosts that did the
+    /// opening handshake themselves (no HTTP).
+    pub fn open(role: Role, config: impl Into<Arc<Config>>) -> Result<Connection> {
+        Ok(Connection { session: Session::open(role, config)?, tx: Sender::new_open(role) })
+    }
+
+    /// The session (state, handshake results, timers).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The sender.
+    pub fn sender(&self) -> &Sender {
+        &self.tx
+    }
+
+    /// Splits the connection into its halves.
+    pub fn into_parts(self) -> (Session, Sender) {
+        (self.session, self.tx)
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.session.role()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.session.state()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.session.config()
+    }
+
+    /// Why the connection failed, once it has.
+    pub fn error(&self) -> Option<Error> {
+        self.session.error()
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.session.subprotocol()
+    }
+
+    /// Server: the client's handshake request, once it has arrived.
+    pub fn request(&self) -> Option<&Request> {
+        self.session.request()
+    }
+
+    /// Server, deferred accept: the subprotocols the client offered.
+    pub fn offered_protocols(&self) -> &[String] {
+        self.session.offered_protocols()
+    }
+
+    /// Bytes held for messages that span several inputs.
+    pub fn buffered_bytes(&self) -> usize {
+        self.session.buffered_bytes()
+    }
+
+    /// See [`Session::wants_close`].
+    pub fn wants_close(&self) -> bool {
+        self.session.wants_close()
+    }
+
+    /// See [`Session::feed`].
+    pub fn feed<'a>(&'a mut self, input: &'a mut [u8]) -> Progress<'a> {
+        self.session.feed(input, &mut self.tx)
+    }
+
+    /// See [`Session::accept`].
+    pub fn accept(&mut self, protocol: Option<&str>, headers: &[(String, String)]) -> Result<()> {
+        self.session.accept(protocol, headers, &mut self.tx)
+    }
+
+    /// See [`Session::reject`].
+    pub fn reject(&mut self, status: u16) -> Result<()> {
+        self.session.reject(status, &mut self.tx)
+    }
+
+    /// See [`Session::on_eof`].
+    pub fn on_eof(&mut self) -> Option<Event<'static>> {
+        self.session.on_eof(&mut self.tx)
+    }
+
+    /// See [`Session::next_deadline`].
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.session.next_deadline()
+    }
+
+    /// See [`Session::on_time`].
+    pub fn on_time(&mut self, now: u64) -> Option<Event<'static>> {
+        self.session.on_time(now, &mut self.tx)
+    }
+
+    /// The bytes waiting to be written to the transport.
+    pub fn pending_output(&self) -> &[u8] {
+        self.tx.pending_output()
+    }
+
+    /// Marks `n` bytes of [`pending_output`](Connection::pending_output) as
+    /// written.
+    pub fn consume(&mut self, n: usize) {
+        self.tx.consume(n);
+    }
+
+    /// See [`Sender::swap_output`].
+    pub fn swap_output(&mut self, buf: &mut Vec<u8>) {
+        self.tx.swap_output(buf);
+    }
+
+    /// See [`Sender::send`].
+    pub fn send(&mut self, text: bool, data: &[u8]) -> Result<()> {
+        self.tx.send(text, data)
+    }
+
+    /// See [`Sender::send_frame`].
+    pub fn send_frame(&mut self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<()> {
+        self.tx.send_frame(opcode, fin, data)
+    }
+
+    /// Queues a ping with up to 125 bytes of payload.
+    pub fn ping(&mut self, data: &[u8]) -> Result<()> {
+        self.tx.ping(data)
+    }
+
+    /// Queues an unsolicited pong with up to 125 bytes of payload.
+    pub fn pong(&mut self, data: &[u8]) -> Result<()> {
+        self.tx.pong(data)
+    }
+
+    /// Starts the closing handshake: queues a close frame with `code` (0:
+    /// no code; otherwise one valid on the wire) and a reason of at most 123
+    /// bytes, and waits up to `close_timeout_ms` for the peer's close frame.
+    pub fn close(&mut self, code: u16, reason: &str) -> Result<()> {
+        self.tx.close(code, reason)?;
+        self.session.sync(&self.tx);
+        Ok(())
     }
 }

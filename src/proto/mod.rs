@@ -14,9 +14,11 @@ pub mod mask;
 mod message;
 mod output;
 pub mod rng;
+mod sender;
 mod timer;
 pub mod utf8;
 
 pub use config::{Config, Limits};
-pub use connection::{Connection, Event, Progress, Role, ServerOptions, State};
+pub use connection::{Connection, Event, Progress, Role, ServerOptions, Session, State};
 pub use frame::Opcode;
+pub use sender::Sender;
