@@ -70,7 +70,9 @@ pub enum Event<'a> {
     Message {
         /// Text (valid UTF-8) or binary.
         text: bool,
-        /// The payload, unmasked.
+        /// The payload, unmasked. When the message was reassembled by the
+        /// connection (it did not arrive whole in one input), the byte after
+        /// `data` in memory is a NUL, for C hosts that use text in place.
         data: &'a [u8],
     },
     /// A piece of a message, in streaming mode.

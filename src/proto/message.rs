@@ -8,6 +8,9 @@
 //! actually arrive, never by a declared length. Control frames that arrive
 //! in pieces are kept at the end of the same buffer.
 //!
+//! A message reassembled in the buffer is followed there by a NUL byte
+//! (not part of the message), so that C hosts can use text in place.
+//!
 //! The receiver returns what it found as positions, not borrows, so the
 //! connection above it can act on a frame (answer a ping) and go on reading
 //! before it lends anything to the host.
@@ -322,13 +325,16 @@ impl Receiver {
         if last && self.buf.is_empty() && chunk.len() as u64 == frame.len {
             return Ok(Some(Found::Message { text: msg.text, payload: Payload::Input(at) }));
         }
-        self.reserve(chunk.len(), cfg);
+        // One more byte for the NUL that ends a reassembled message.
+        self.reserve(chunk.len() + usize::from(last), cfg);
         self.buf.extend_from_slice(chunk);
         if !last {
             return Ok(None);
         }
+        let len = self.buf.len();
+        self.buf.push(0);
         self.truncate_to = 0;
-        Ok(Some(Found::Message { text: msg.text, payload: Payload::Buffered(0..self.buf.len()) }))
+        Ok(Some(Found::Message { text: msg.text, payload: Payload::Buffered(0..len) }))
     }
 
     /// Makes room for `more` bytes: the first allocation is `rx_start`
@@ -349,5 +355,84 @@ impl Receiver {
             start + (grown - start).div_ceil(step) * step
         };
         self.buf.reserve_exact(target - self.buf.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::frame::encode_header;
+
+    fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut h = [0u8; MAX_HEADER_LEN];
+        let key = [1, 2, 3, 4];
+        let n = encode_header(&mut h, fin, 0, opcode, Some(key), payload.len() as u64);
+        let mut out = h[..n].to_vec();
+        let start = out.len();
+        out.extend_from_slice(payload);
+        apply_mask(&mut out[start..], key, 0);
+        out
+    }
+
+    fn cfg() -> RxConfig {
+        RxConfig::new(&Config::default(), true)
+    }
+
+    #[test]
+    fn message_arriving_whole_is_lent_from_the_input() {
+        let mut rx = Receiver::default();
+        let mut input = frame(1, true, b"hello");
+        let step = rx.feed(&mut input, &cfg());
+        assert_eq!(step.consumed, input.len());
+        let Ok(Some(Found::Message { text: true, payload: Payload::Input(r) })) = step.result else {
+            panic!("expected a message from the input: {:?}", step.result);
+        };
+        assert_eq!(&input[r], b"hello");
+        assert_eq!(rx.held(), 0);
+    }
+
+    #[test]
+    fn reassembled_message_is_followed_by_a_nul() {
+        let mut rx = Receiver::default();
+        let mut first = frame(1, false, b"frag");
+        let mut second = frame(0, true, b"mented");
+        assert!(matches!(rx.feed(&mut first, &cfg()).result, Ok(None)));
+        let step = rx.feed(&mut second, &cfg());
+        let Ok(Some(Found::Message { payload: Payload::Buffered(r), .. })) = step.result else {
+            panic!("expected a buffered message");
+        };
+        assert_eq!(rx.buffered(r.clone()), b"fragmented");
+        assert_eq!(rx.buffered(r.end..r.end + 1), [0]);
+    }
+
+    #[test]
+    fn buffer_is_released_after_the_message_is_delivered() {
+        let mut rx = Receiver::default();
+        let whole = frame(2, true, &[7u8; 3000]);
+        let (mut a, mut b) = (whole[..1000].to_vec(), whole[1000..].to_vec());
+        assert!(matches!(rx.feed(&mut a, &cfg()).result, Ok(None)));
+        assert!(rx.held() > 0);
+        assert!(matches!(rx.feed(&mut b, &cfg()).result, Ok(Some(Found::Message { .. }))));
+        let mut nothing = [];
+        assert!(matches!(rx.feed(&mut nothing, &cfg()).result, Ok(None)));
+        assert_eq!(rx.held(), 0);
+        assert_eq!(rx.buf.capacity(), 0, "an idle receiver holds no memory");
+    }
+
+    #[test]
+    fn buffer_grows_by_start_then_expand_steps_not_by_declared_length() {
+        let config = Config {
+            limits: crate::proto::Limits { rx_start_size: 1000, rx_expand_size: 500, ..Default::default() },
+            ..Default::default()
+        };
+        let cfg = RxConfig::new(&config, true);
+        let mut rx = Receiver::default();
+        let whole = frame(2, true, &[7u8; 100_000]);
+        let mut first = whole[..20].to_vec();
+        assert!(matches!(rx.feed(&mut first, &cfg).result, Ok(None)));
+        assert_eq!(rx.buf.capacity(), 1000, "first allocation is the start size");
+        let mut more = whole[20..1200].to_vec();
+        assert!(matches!(rx.feed(&mut more, &cfg).result, Ok(None)));
+        assert_eq!(rx.buf.capacity(), 1500, "then it grows by the expand size");
     }
 }
