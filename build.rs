@@ -19,7 +19,8 @@ fn main() {
          /** The minor version of the ews this header belongs to. */\n#define EWS_VERSION_MINOR {}\n\
          /** The patch version of the ews this header belongs to. */\n#define EWS_VERSION_PATCH {}\n\
          /** The version of the ews this header belongs to, as a string; ews_version() returns the library's. */\n\
-         #define EWS_VERSION_STRING \"{}\"\n",
+         #define EWS_VERSION_STRING \"{}\"\n\n\
+         /* The callback struct is named by its own callback types. */\nstruct ews_wsscb;\n",
         env::var("CARGO_PKG_VERSION_MAJOR").unwrap(),
         env::var("CARGO_PKG_VERSION_MINOR").unwrap(),
         env::var("CARGO_PKG_VERSION_PATCH").unwrap(),
@@ -32,7 +33,10 @@ fn main() {
 
     // Only the C boundary and the one core struct it shares (the limits)
     // are parsed, so nothing else of the crate leaks into the header.
-    let mut builder = cbindgen::Builder::new().with_config(config).with_src(crate_dir.join("src/proto/config.rs"));
+    let mut builder = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/proto/config.rs"))
+        .with_src(crate_dir.join("src/server/options.rs"));
     let mut ffi_files: Vec<PathBuf> = std::fs::read_dir(crate_dir.join("src/ffi"))
         .expect("src/ffi is readable")
         .map(|entry| entry.expect("directory entry").path())

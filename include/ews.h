@@ -45,6 +45,9 @@
 /** The version of the ews this header belongs to, as a string; ews_version() returns the library's. */
 #define EWS_VERSION_STRING "0.1.0"
 
+/* The callback struct is named by its own callback types. */
+struct ews_wsscb;
+
 
 /**
  * The client role: sends masked frames.
@@ -367,6 +370,22 @@
 typedef struct ews_conn ews_conn;
 
 /**
+ * An HTTP request received by a route, valid during the service callback.
+ */
+typedef struct ews_request ews_request;
+
+/**
+ * A WebSocket and HTTP server with its own event loop. See ews_server_new().
+ */
+typedef struct ews_server ews_server;
+
+/**
+ * A server-side WebSocket connection (Barracuda's WSS). Made by
+ * ews_wss_new(), owned by the host, freed with ews_wss_free().
+ */
+typedef struct ews_wss ews_wss;
+
+/**
  * Limits of a connection. Every field is configurable; `Limits::default()`
  * (in C, `ews_limits_init()`) gives the defaults listed per field.
  *
@@ -605,6 +624,147 @@ typedef int (*ews_random_fn)(void *user, uint8_t *buf, size_t len);
  * NUL-terminated line (borrowed for the call), from whichever thread logs.
  */
 typedef void (*ews_log_fn)(void *user, int level, const char *message);
+
+/**
+ * Options of a server. `ServerOptions::default()` (in C,
+ * `ews_server_options_init()`) gives the defaults listed per field.
+ */
+typedef struct ews_server_options {
+    /**
+     * Limits for every connection (routes may override them).
+     */
+    struct ews_limits limits;
+    /**
+     * The most connections open at once, WebSocket and HTTP together
+     * (default 100000). Connections beyond it are answered 503 and closed.
+     */
+    uint32_t max_connections;
+    /**
+     * The most connections still in their HTTP handshake (default 1024).
+     * Connections beyond it are answered 503 and closed.
+     */
+    uint32_t max_pending;
+    /**
+     * How long a blocking write waits for room in a full send queue, in
+     * milliseconds (default 10000; 0: forever).
+     */
+    uint32_t send_timeout_ms;
+    /**
+     * Send a ping after this many milliseconds without input (0: no
+     * keepalive, the default).
+     */
+    uint32_t keepalive_interval_ms;
+    /**
+     * Drop the connection when no pong follows a keepalive ping within this
+     * many milliseconds (0: the interval).
+     */
+    uint32_t keepalive_timeout_ms;
+    /**
+     * The size of the read buffer the loop shares between connections
+     * (default 65536).
+     */
+    uint32_t read_buffer_size;
+} ews_server_options;
+
+/**
+ * A route's service: called on the loop thread for each request to the
+ * route, with the route's `user` pointer. Answer with
+ * ews_request_respond(), or upgrade with ews_wss_upgrade(); a request left
+ * unanswered gets 404. `req` is valid only during the call.
+ */
+typedef void (*ews_service_fn)(void *user, struct ews_request *req);
+
+/**
+ * A route: a path (exact, or a prefix) served by a service callback.
+ */
+typedef struct ews_route {
+    /**
+     * The path, starting with '/'.
+     */
+    const char *path;
+    /**
+     * Non-zero: every path that starts with `path`.
+     */
+    int prefix;
+    /**
+     * The service callback.
+     */
+    ews_service_fn service;
+    /**
+     * Passed to the service callback.
+     */
+    void *user;
+    /**
+     * Limits for this route's connections, or NULL for the server's.
+     */
+    const struct ews_limits *limits;
+    /**
+     * The subprotocols supported, in order of preference (or NULL).
+     */
+    const char *const *protocols;
+    /**
+     * The number of entries in `protocols`.
+     */
+    size_t protocol_count;
+} ews_route;
+
+/**
+ * Receives a whole message: `len` bytes at `data` (read-only, valid during
+ * the call, followed by a NUL that is not counted in `len`), text
+ * (`is_text` 1, valid UTF-8) or binary.
+ */
+typedef void (*ews_frame_fn)(struct ews_wsscb *cb,
+                             struct ews_wss *wss,
+                             const void *data,
+                             size_t len,
+                             int is_text);
+
+/**
+ * The connection ended: `status` > 0 is the close code of the peer's close
+ * frame (1005 when it had none); `status` < 0 is an EWS_E* code when the
+ * connection dropped (EWS_EDROPPED), failed (EWS_EPROTO, EWS_EUTF8,
+ * EWS_ETOOBIG, EWS_ETIMEDOUT, EWS_EIO) or the server shut down
+ * (EWS_ECLOSED). Called exactly once per connection; nothing follows it.
+ */
+typedef void (*ews_close_fn)(struct ews_wsscb *cb, struct ews_wss *wss, int status);
+
+/**
+ * Receives a ping's payload; the pong has been sent already.
+ */
+typedef void (*ews_ping_fn)(struct ews_wsscb *cb, struct ews_wss *wss, const void *data, size_t len);
+
+/**
+ * The send queue has room again after ews_wss_try_write() returned
+ * EWS_EAGAIN.
+ */
+typedef void (*ews_drain_fn)(struct ews_wsscb *cb, struct ews_wss *wss);
+
+/**
+ * The callbacks of a connection (Barracuda's WSSCB). The host fills it
+ * and usually embeds it in its own per-connection object: each callback
+ * receives the pointer given to ews_wss_new() first, so it can be cast
+ * back to that object. Callbacks run on the server's loop thread and may
+ * call ews_wss_write(), ews_wss_close() and ews_wss_free() on any
+ * connection, including their own.
+ */
+typedef struct ews_wsscb {
+    /**
+     * A message arrived (required).
+     */
+    ews_frame_fn frame;
+    /**
+     * The connection ended (required).
+     */
+    ews_close_fn close;
+    /**
+     * A ping arrived (optional; the pong is sent automatically).
+     */
+    ews_ping_fn ping;
+    /**
+     * The send queue drained (optional).
+     */
+    ews_drain_fn drain;
+} ews_wsscb;
 
 #ifdef __cplusplus
 extern "C" {
@@ -930,12 +1090,300 @@ int ews_set_random(ews_random_fn source, void *user);
 int ews_set_log(int level, ews_log_fn callback, void *user);
 
 /**
+ * Fills `opts` with the defaults: default limits, 100000 connections,
+ * 1024 pending handshakes, 10 s send timeout, no keepalive, 64 KiB read
+ * buffer.
+ */
+void ews_server_options_init(struct ews_server_options *opts);
+
+/**
+ * Creates a server (not yet listening or running). `opts` may be NULL for
+ * the defaults. Writes it to `*out` (free with ews_server_free()) and
+ * returns 0. Errors: EWS_EINVAL (NULL `out`, limits with a zero size),
+ * EWS_EIO (no event loop could be made).
+ */
+int ews_server_new(const struct ews_server_options *opts, struct ews_server **out);
+
+/**
+ * Listens on `addr`: "127.0.0.1:8080", "[::]:8080" (IPv6 and, where the
+ * system allows, IPv4), "unix:/path/to/socket". Port 0 picks a free port.
+ * Returns the port listened on (0 for a Unix socket). Only before the
+ * server runs. Errors: EWS_EINVAL, EWS_EIO (bind failed; see errno),
+ * EWS_ESTATE (running).
+ */
+int ews_server_listen(struct ews_server *server, const char *addr);
+
+/**
+ * Adds a route; see ews_route. A route for the same path and kind
+ * replaces the earlier one. Only before the server runs. Errors:
+ * EWS_EINVAL (NULL, a path not starting with '/', NULL service, invalid
+ * limits or subprotocols), EWS_ESTATE (running).
+ */
+int ews_server_add_route(struct ews_server *server, const struct ews_route *route);
+
+/**
+ * Adds a route for `path` (an exact path, or with `prefix` non-zero every
+ * path starting with it) served by `service` with `user`; the server's
+ * limits and no subprotocols. See ews_server_add_route().
+ */
+int ews_server_route(struct ews_server *server,
+                     const char *path,
+                     int prefix,
+                     ews_service_fn service,
+                     void *user);
+
+/**
+ * Runs the server's loop on the calling thread until ews_server_stop();
+ * every connection is then closed (close callbacks get EWS_ECLOSED). A
+ * server runs once. Errors: EWS_EINVAL, EWS_ESTATE (ran before), EWS_EIO.
+ */
+int ews_server_run(struct ews_server *server);
+
+/**
+ * Runs the server's loop on a new service thread and returns at once;
+ * callbacks run on that thread. Stop it with ews_server_stop() and wait
+ * with ews_server_join(). Errors: EWS_EINVAL, EWS_ESTATE, EWS_EIO.
+ */
+int ews_server_start(struct ews_server *server);
+
+/**
+ * Asks the loop to stop; returns at once. Safe from any thread, from the
+ * server's callbacks, and from a signal handler (it only sets a flag and
+ * writes to an eventfd). Errors: EWS_EINVAL.
+ */
+int ews_server_stop(struct ews_server *server);
+
+/**
+ * Waits for the service thread of ews_server_start() to end. Not from a
+ * callback. Errors: EWS_EINVAL, EWS_ESTATE (called on the loop thread),
+ * EWS_EIO (the loop failed).
+ */
+int ews_server_join(struct ews_server *server);
+
+/**
+ * Stops the server, waits for its service thread, closes every
+ * connection and frees it. NULL is ignored. Not from a callback of this
+ * server. ews_wss handles stay valid until the host frees them.
+ */
+void ews_server_free(struct ews_server *server);
+
+/**
+ * The request method ("GET", ...), or NULL for a NULL request.
+ */
+const char *ews_request_method(struct ews_request *req);
+
+/**
+ * The request-target: path and query ("/chat?room=1").
+ */
+const char *ews_request_target(struct ews_request *req);
+
+/**
+ * The path ("/chat").
+ */
+const char *ews_request_path(struct ews_request *req);
+
+/**
+ * The query after '?' ("room=1"), or NULL when there is none.
+ */
+const char *ews_request_query(struct ews_request *req);
+
+/**
+ * The first value of header field `name` (case-insensitive): points
+ * `*value`/`*len` at it (not NUL-terminated, valid during the callback)
+ * and returns 1, or returns 0 when absent. Errors: EWS_EINVAL.
+ */
+int ews_request_header(struct ews_request *req, const char *name, const char **value, size_t *len);
+
+/**
+ * Writes the client's address ("192.0.2.1:5000", "[2001:db8::1]:5000")
+ * to `buf` (`size` bytes) as a NUL-terminated string and returns its
+ * length; 0 and an empty string for a Unix socket. Errors: EWS_EINVAL,
+ * EWS_ENOSPC.
+ */
+int ews_request_peer(struct ews_request *req, char *buf, size_t size);
+
+/**
+ * 1 if the client asks for a WebSocket (Upgrade: websocket), else 0.
+ * EWS_EINVAL for NULL.
+ */
+int ews_request_is_websocket(struct ews_request *req);
+
+/**
+ * Answers the request with a plain HTTP response: `status` (200-599), a
+ * Content-Type (NULL for none) and `len` bytes of body (copied). The
+ * connection closes after the response. Errors: EWS_EINVAL, EWS_ESTATE
+ * (answered already).
+ */
+int ews_request_respond(struct ews_request *req,
+                        int status,
+                        const char *content_type,
+                        const void *body,
+                        size_t len);
+
+/**
  * The version of the library as a static string, e.g. "0.1.0".
  *
  * Compare with EWS_VERSION_STRING to check that the header and the
  * library match. Safe from any thread.
  */
 const char *ews_version(void);
+
+/**
+ * Creates a connection object (not yet connected) whose events go to
+ * `cb` (which must stay valid until ews_wss_free()). Messages that do not
+ * arrive in one read are buffered from `start_size` bytes, growing by
+ * `expand_size` (Barracuda's DynBuffer sizes; 0 takes the route's
+ * limits). Connect it with ews_wss_upgrade(), ews_wss_upgrade_fd() or
+ * ews_wss_connect(). Writes it to `*out` and returns 0. Errors:
+ * EWS_EINVAL (NULL, a callback struct without frame or close, sizes over
+ * 4 GiB).
+ */
+int ews_wss_new(struct ews_wsscb *cb, size_t start_size, size_t expand_size, struct ews_wss **out);
+
+/**
+ * Releases the host's handle. No callback runs for the connection
+ * afterwards; if it is open, it is closed (1001, going away). Allowed in
+ * any callback, including the connection's own close callback (the
+ * connection is torn down after the callback returns). NULL is ignored;
+ * do not free twice. Safe from any thread, provided no other thread uses
+ * the handle any more.
+ */
+void ews_wss_free(struct ews_wss *wss);
+
+/**
+ * Upgrades a request received by a route (inside its service callback)
+ * to a WebSocket run by `wss`: checks the handshake, chooses the route's
+ * subprotocol and answers 101. A request that is not a valid WebSocket
+ * handshake is answered with the right HTTP error (400, 405, 426) and
+ * EWS_EHANDSHAKE is returned; `wss` stays unused. Errors: EWS_EINVAL,
+ * EWS_ESTATE (request answered already, or `wss` in use), EWS_EHANDSHAKE.
+ */
+int ews_wss_upgrade(struct ews_wss *wss, struct ews_request *req);
+
+/**
+ * Upgrades a connection that the host's own HTTP server accepted: `fd`
+ * (a connected stream socket) and the `len` bytes of the request it read
+ * (the whole head; bytes after it are kept as the first frames). Checks
+ * the handshake, answers 101 with a subprotocol chosen from `protocols`
+ * (the server's order of preference; NULL for none), and runs the
+ * connection on `server`'s loop. ews takes `fd` over in every case: a
+ * request that is not a valid handshake is answered with its HTTP error,
+ * the socket is closed and EWS_EHANDSHAKE returned. Safe from any thread.
+ * Errors: EWS_EINVAL, EWS_ESTATE (`wss` in use), EWS_EHANDSHAKE, EWS_EIO.
+ */
+int ews_wss_upgrade_fd(struct ews_wss *wss,
+                       struct ews_server *server,
+                       int fd,
+                       const char *request,
+                       size_t len,
+                       const char *const *protocols,
+                       size_t protocol_count);
+
+/**
+ * Runs a connection whose WebSocket handshake the host completed itself
+ * (Barracuda's connect): takes over `fd` (a connected stream socket) and
+ * the `len` bytes the host read after the handshake, and runs it on
+ * `server`'s loop; `resource` (or NULL) is what ews_wss_resource()
+ * reports. Safe from any thread. Errors: EWS_EINVAL, EWS_ESTATE (`wss` in
+ * use), EWS_EIO.
+ */
+int ews_wss_connect(struct ews_wss *wss,
+                    struct ews_server *server,
+                    int fd,
+                    const void *leftover,
+                    size_t len,
+                    const char *resource);
+
+/**
+ * Sends a whole message of any length up to the limits: text (`is_text`
+ * non-zero; must be UTF-8) or binary. `data` is copied. Safe from any
+ * thread. When the send queue holds more than the high-water mark
+ * (limits.send_queue_bytes), a thread other than the loop's waits for room
+ * up to the server's send timeout (EWS_ETIMEDOUT); on the loop thread a
+ * reply to the message being handled is always queued (the loop stops
+ * reading that connection until its queue drains), and a write to another
+ * full connection returns EWS_EAGAIN. Errors: EWS_EINVAL (NULL, text not
+ * UTF-8), EWS_ECLOSED (closed, or a close frame was sent), EWS_ESTATE (not
+ * connected, or a fragmented message is in progress), EWS_ETIMEDOUT,
+ * EWS_EAGAIN.
+ */
+int ews_wss_write(struct ews_wss *wss, const void *data, size_t len, int is_text);
+
+/**
+ * Like ews_wss_write() but never waits: returns EWS_EAGAIN when the send
+ * queue is over the high-water mark; the drain callback runs once it has
+ * room again. Safe from any thread.
+ */
+int ews_wss_try_write(struct ews_wss *wss, const void *data, size_t len, int is_text);
+
+/**
+ * Sends one frame with `opcode` (EWS_OP_TEXT / EWS_OP_BINARY to start a
+ * message, EWS_OP_CONTINUATION to continue it, EWS_OP_PING / EWS_OP_PONG)
+ * and FIN (`fin` non-zero ends the message), for streaming a large message
+ * in pieces. Waits for room like ews_wss_write() (control frames never
+ * wait). Safe from any thread, but the frames of one message must come
+ * from one thread at a time. Errors: as ews_wss_write(), and EWS_EINVAL
+ * for a bad opcode or a control frame over 125 bytes.
+ */
+int ews_wss_write_frame(struct ews_wss *wss,
+                        int opcode_value,
+                        int fin,
+                        const void *data,
+                        size_t len);
+
+/**
+ * Starts the closing handshake with `status` (Barracuda's close; 1000 is
+ * normal closure; 0 sends no code) and an optional `reason` (at most 123
+ * bytes of UTF-8). Queued after the messages already written. The close
+ * callback runs when the peer answers (with its code) or the close times
+ * out. Safe from any thread. Errors: EWS_EINVAL (a code or reason that may
+ * not be sent), EWS_ECLOSED, EWS_ESTATE (a close frame was sent already,
+ * or not connected).
+ */
+int ews_wss_close(struct ews_wss *wss, int status, const char *reason);
+
+/**
+ * 1 while the connection is open (connected and its close callback not
+ * yet run), else 0 (also for NULL). Safe from any thread.
+ */
+int ews_wss_is_valid(const struct ews_wss *wss);
+
+/**
+ * Writes the peer's address ("192.0.2.1:5000", "[2001:db8::1]:5000") to
+ * `buf` as a NUL-terminated string and returns its length; 0 and an empty
+ * string when unknown (a Unix socket, not connected). Errors: EWS_EINVAL,
+ * EWS_ENOSPC. Safe from any thread.
+ */
+int ews_wss_peer(const struct ews_wss *wss, char *buf, size_t size);
+
+/**
+ * The resource the client requested ("/chat?room=1") once connected,
+ * else NULL. Valid until the handle is freed. Safe from any thread.
+ */
+const char *ews_wss_resource(const struct ews_wss *wss);
+
+/**
+ * The subprotocol agreed in the handshake, or NULL. Valid until the
+ * handle is freed. Safe from any thread.
+ */
+const char *ews_wss_subprotocol(const struct ews_wss *wss);
+
+/**
+ * Bytes queued for sending and not yet written to the socket (0 for
+ * NULL). Safe from any thread.
+ */
+size_t ews_wss_queued(const struct ews_wss *wss);
+
+/**
+ * Stores a pointer for the host. Safe from any thread.
+ */
+void ews_wss_set_user(struct ews_wss *wss, void *user);
+
+/**
+ * The pointer stored with ews_wss_set_user() (NULL until then). Safe from
+ * any thread.
+ */
+void *ews_wss_user(const struct ews_wss *wss);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -36,6 +36,12 @@ pub enum Category {
     State,
     /// The transport failed (an `errno` value is attached where there is one).
     Io,
+    /// The connection is closed: nothing more can be sent.
+    Closed,
+    /// The call would block and was asked not to.
+    WouldBlock,
+    /// A configured limit was reached (connections, pending handshakes).
+    Limit,
 }
 
 /// Why the client-side opening handshake failed.
@@ -233,6 +239,14 @@ pub enum Error {
     Io(i32),
     /// The random source failed.
     Random,
+    /// The connection is closed (its close callback ran or it was never opened).
+    Closed,
+    /// The send queue is full and the caller asked not to wait.
+    WouldBlock,
+    /// The send queue stayed full for the whole send timeout.
+    SendTimeout,
+    /// A limit on connections or pending handshakes was reached.
+    Limit,
 
     // --- caller mistakes ---
     /// An argument was invalid; the text names it.
@@ -260,7 +274,12 @@ impl Error {
             Error::InvalidUtf8 => Category::Utf8,
             Error::FrameTooBig | Error::MessageTooBig => Category::TooBig,
             Error::Handshake(_) | Error::Request(_) => Category::Handshake,
-            Error::HandshakeTimeout | Error::CloseTimeout | Error::PongTimeout => Category::Timeout,
+            Error::HandshakeTimeout | Error::CloseTimeout | Error::PongTimeout | Error::SendTimeout => {
+                Category::Timeout
+            }
+            Error::Closed => Category::Closed,
+            Error::WouldBlock => Category::WouldBlock,
+            Error::Limit => Category::Limit,
             Error::Dropped => Category::Dropped,
             Error::Io(_) | Error::Random => Category::Io,
             Error::Invalid(_) => Category::Invalid,
@@ -311,6 +330,10 @@ impl Error {
             Error::Dropped => c"connection dropped without a close frame",
             Error::Io(_) => c"I/O error",
             Error::Random => c"the random source failed",
+            Error::Closed => c"connection closed",
+            Error::WouldBlock => c"send queue full",
+            Error::SendTimeout => c"send queue stayed full until the send timeout",
+            Error::Limit => c"connection limit reached",
             Error::Invalid(what) => what,
             Error::State(why) => why,
         }

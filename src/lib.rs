@@ -20,5 +20,6 @@ pub mod ffi;
 pub mod io;
 pub mod log;
 pub mod proto;
+pub mod server;
 
 pub use error::{Error, Result};

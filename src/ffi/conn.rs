@@ -208,7 +208,7 @@ pub extern "C" fn ews_limits_init(limits: *mut Limits) {
     })
 }
 
-fn string_list(p: *const *const c_char, n: usize) -> Result<Vec<String>, c_int> {
+pub(crate) fn string_list(p: *const *const c_char, n: usize) -> Result<Vec<String>, c_int> {
     let items = ptr::array(p, n).ok_or(EWS_EINVAL)?;
     items
         .iter()

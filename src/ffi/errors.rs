@@ -59,6 +59,9 @@ pub(crate) fn code_of(e: &Error) -> c_int {
         Category::Invalid => EWS_EINVAL,
         Category::State => EWS_ESTATE,
         Category::Io => EWS_EIO,
+        Category::Closed => EWS_ECLOSED,
+        Category::WouldBlock => EWS_EAGAIN,
+        Category::Limit => EWS_ELIMIT,
     }
 }
 

@@ -15,5 +15,7 @@ pub mod helpers;
 pub mod log;
 pub mod panic;
 pub mod ptr;
+pub mod server;
 pub mod uri;
 pub mod version;
+pub mod wss;

@@ -1,0 +1,265 @@
+//! The built-in server: an event loop that runs many WebSocket connections
+//! on one thread, an HTTP front that routes requests to services, and
+//! connection objects ([`Wss`]) that any thread may write to.
+//!
+//! Callbacks (services and connection handlers) run on the loop thread.
+//! Connections can also be handed over from a host's own HTTP server, as a
+//! raw upgrade request ([`Server::upgrade_fd`]) or after the handshake
+//! ([`Server::connect`]).
+
+mod event_loop;
+mod http;
+mod options;
+mod shared;
+mod slab;
+mod stream;
+mod wss;
+
+pub use http::{HttpRequest, Service};
+pub use options::ServerOptions;
+pub use wss::{CloseStatus, Handler, Wait, Wss};
+
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use mio::{Poll, Token, Waker};
+
+use crate::error::{Error, RequestError, Result};
+use crate::log::log;
+use crate::proto::handshake::server::{Request, write_refusal};
+use crate::proto::{Config, Limits, handshake};
+use event_loop::Loop;
+use http::{Route, accept_upgrade};
+use shared::{Adopt, Inbox, Shared, lock};
+use stream::{Listener, Stream};
+
+/// A WebSocket and HTTP server.
+pub struct Server {
+    shared: Arc<Shared>,
+    /// The loop before it runs (listeners and routes are added to it).
+    idle: Mutex<Option<Loop>>,
+    thread: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+fn io_error(e: std::io::Error) -> Error {
+    Error::Io(e.raw_os_error().unwrap_or(0))
+}
+
+impl Server {
+    /// A server with `options`; it serves nothing until given listeners and
+    /// routes, and runs once [`run`](Server::run) or
+    /// [`start`](Server::start) is called.
+    pub fn new(options: ServerOptions) -> Result<Server> {
+        if !options.limits.is_valid() {
+            return Err(Error::Invalid(c"a size limit is 0"));
+        }
+        let poll = Poll::new().map_err(io_error)?;
+        let waker = Waker::new(poll.registry(), Token(usize::MAX)).map_err(io_error)?;
+        let shared = Arc::new(Shared {
+            waker,
+            stop: AtomicBool::new(false),
+            running: AtomicBool::new(false),
+            inbox: Mutex::new(Inbox::default()),
+            options,
+        });
+        let config = Arc::new(Config {
+            limits: options.limits,
+            streaming: false,
+            control_events: true,
+            keepalive_interval_ms: options.keepalive_interval_ms,
+            keepalive_timeout_ms: options.keepalive_timeout_ms,
+        });
+        let lp = Loop::new(shared.clone(), poll, config);
+        Ok(Server { shared, idle: Mutex::new(Some(lp)), thread: Mutex::new(None) })
+    }
+
+    fn with_idle<R>(&self, f: impl FnOnce(&mut Loop) -> Result<R>) -> Result<R> {
+        match lock(&self.idle).as_mut() {
+            Some(lp) => f(lp),
+            None => Err(Error::State(c"the server is running or has run")),
+        }
+    }
+
+    /// Listens on `addr` (`127.0.0.1:8080`, `[::]:8080` for IPv6 and, where
+    /// the system allows, IPv4, `unix:/path`); port 0 picks a free port.
+    /// Returns the port (0 for a Unix socket). Only before the server runs.
+    pub fn listen(&self, addr: &str) -> Result<u16> {
+        self.with_idle(|lp| {
+            let l = Listener::bind(addr).map_err(io_error)?;
+            let port = l.port();
+            lp.add_listener(l).map_err(io_error)?;
+            log!(Info, "listening on {addr}");
+            Ok(port)
+        })
+    }
+
+    /// Serves `path` (or, with `prefix`, every path that starts with it)
+    /// with `service`. `limits` override the server's for connections of
+    /// this route; `protocols` are the subprotocols it supports, in order of
+    /// preference. Only before the server runs.
+    pub fn route(
+        &self,
+        path: &str,
+        prefix: bool,
+        service: Arc<dyn Service>,
+        limits: Option<Limits>,
+        protocols: Vec<String>,
+    ) -> Result<()> {
+        if !path.starts_with('/') {
+            return Err(Error::Invalid(c"a route path starts with /"));
+        }
+        if protocols.iter().any(|p| !handshake::is_token(p.as_bytes())) {
+            return Err(Error::Invalid(c"subprotocol is not a token"));
+        }
+        if limits.is_some_and(|l| !l.is_valid()) {
+            return Err(Error::Invalid(c"a size limit is 0"));
+        }
+        self.with_idle(|lp| {
+            let config = match limits {
+                None => lp.config.clone(),
+                Some(limits) => Arc::new(Config { limits, ..(*lp.config).clone() }),
+            };
+            lp.routes.0.retain(|r| !(r.path == path && r.prefix == prefix));
+            lp.routes.0.push(Route { path: path.to_owned(), prefix, service, config, protocols });
+            Ok(())
+        })
+    }
+
+    fn take_loop(&self) -> Result<Loop> {
+        let lp = lock(&self.idle).take().ok_or(Error::State(c"the server is running or has run"))?;
+        self.shared.running.store(true, Ordering::Release);
+        Ok(lp)
+    }
+
+    /// Runs the loop on the calling thread until [`stop`](Server::stop);
+    /// then closes every connection (their close callbacks run with
+    /// [`Error::Closed`]). A server runs once.
+    pub fn run(&self) -> Result<()> {
+        let mut lp = self.take_loop()?;
+        let r = lp.run().map_err(io_error);
+        self.shared.running.store(false, Ordering::Release);
+        r
+    }
+
+    /// Runs the loop on a new thread (the service thread); see
+    /// [`join`](Server::join).
+    pub fn start(&self) -> Result<()> {
+        let mut lp = self.take_loop()?;
+        let shared = self.shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("ews-server".into())
+            .spawn(move || {
+                let r = lp.run();
+                shared.running.store(false, Ordering::Release);
+                r
+            })
+            .map_err(io_error)?;
+        *lock(&self.thread) = Some(handle);
+        Ok(())
+    }
+
+    /// Asks the loop to stop. Safe from any thread, and from a signal
+    /// handler (it sets a flag and writes to an eventfd or pipe).
+    pub fn stop(&self) {
+        self.shared.request_stop();
+    }
+
+    /// Waits for the service thread started by [`start`](Server::start) to
+    /// end (after [`stop`](Server::stop)). Not from a callback.
+    pub fn join(&self) -> Result<()> {
+        if self.shared.on_loop_thread() {
+            return Err(Error::State(c"join from the loop thread would never return"));
+        }
+        let handle = lock(&self.thread).take();
+        match handle {
+            Some(h) => match h.join() {
+                Ok(r) => r.map_err(io_error),
+                Err(_) => Err(Error::State(c"the server thread panicked")),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the loop is running.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// The number of connections hand over (used by tests).
+    fn adopt(&self, adopt: Adopt) {
+        self.shared.post(|inbox| inbox.adopt.push(adopt));
+    }
+
+    /// Runs a connection whose WebSocket handshake the host completed:
+    /// takes `fd` (a connected stream socket) and the bytes the host
+    /// already read after the handshake. From any thread.
+    pub fn connect(&self, wss: &Arc<Wss>, fd: OwnedFd, leftover: &[u8], resource: &str) -> Result<()> {
+        if wss.is_attached() {
+            return Err(Error::State(c"the connection object is in use"));
+        }
+        let stream = Stream::adopt(fd).map_err(io_error)?;
+        self.adopt(Adopt {
+            stream,
+            wss: wss.clone(),
+            response: Vec::new(),
+            leftover: leftover.to_vec(),
+            resource: resource.to_owned(),
+            protocol: None,
+        });
+        Ok(())
+    }
+
+    /// Upgrades a request that the host's own HTTP server read from `fd`:
+    /// checks `request` (the raw head, optionally followed by the first
+    /// frames), answers 101 with a subprotocol chosen from `protocols`, and
+    /// runs the connection. A request that is not a valid handshake is
+    /// answered with its HTTP error and the socket closed; the error is
+    /// returned. `fd` is taken over either way. From any thread.
+    pub fn upgrade_fd(&self, wss: &Arc<Wss>, fd: OwnedFd, request: &[u8], protocols: &[String]) -> Result<()> {
+        if wss.is_attached() {
+            return Err(Error::State(c"the connection object is in use"));
+        }
+        let stream = Stream::adopt(fd).map_err(io_error)?;
+        let mut head = handshake::HeadReader::new(self.shared.options.limits.max_handshake_bytes as usize);
+        let max_headers = self.shared.options.limits.max_handshake_headers as usize;
+        let parsed = match head.push(request) {
+            handshake::HeadProgress::Complete(n) => Request::parse(head.head(), max_headers).map(|r| (r, n)),
+            handshake::HeadProgress::TooLarge => Err(RequestError::HeadersTooLarge),
+            handshake::HeadProgress::Partial(_) => Err(RequestError::Malformed),
+        };
+        let result = parsed.and_then(|(req, n)| accept_upgrade(&req, protocols).map(|(resp, p)| (req, n, resp, p)));
+        match result {
+            Ok((req, n, response, protocol)) => {
+                self.adopt(Adopt {
+                    stream,
+                    wss: wss.clone(),
+                    response,
+                    leftover: request[n..].to_vec(),
+                    resource: req.target,
+                    protocol,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                let mut out = Vec::new();
+                write_refusal(&mut out, e);
+                // A short answer on a fresh socket; best effort.
+                let _ = stream.0.set_nonblocking(false);
+                let _ = stream.0.set_write_timeout(Some(std::time::Duration::from_secs(1)));
+                let _ = (&stream.0).write_all(&out);
+                let _ = stream.0.shutdown(std::net::Shutdown::Write);
+                Err(Error::Request(e))
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = self.join();
+    }
+}

@@ -1,0 +1,103 @@
+//! What the event loop shares with other threads: the waker, the stop
+//! flag and the inbox of work handed to the loop.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::server::options::ServerOptions;
+use crate::server::slab::Key;
+use crate::server::stream::Stream;
+use crate::server::wss::Wss;
+
+thread_local! {
+    /// The server whose loop runs on this thread, if any.
+    static LOOP: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+    /// The connection whose callback runs on this thread, if any.
+    static SERVING: Cell<*const Wss> = const { Cell::new(std::ptr::null()) };
+}
+
+/// A socket handed to the loop by another thread.
+pub(crate) struct Adopt {
+    pub(crate) stream: Stream,
+    pub(crate) wss: Arc<Wss>,
+    /// The HTTP response to send first (a 101 written by `upgrade_fd`).
+    pub(crate) response: Vec<u8>,
+    /// Bytes already read after the handshake.
+    pub(crate) leftover: Vec<u8>,
+    pub(crate) resource: String,
+    pub(crate) protocol: Option<String>,
+}
+
+/// Work for the loop.
+#[derive(Default)]
+pub(crate) struct Inbox {
+    /// Connections with output queued by other threads, or closed or freed.
+    pub(crate) dirty: Vec<Key>,
+    /// Sockets to take over.
+    pub(crate) adopt: Vec<Adopt>,
+}
+
+/// The part of a server every thread may touch.
+pub(crate) struct Shared {
+    pub(crate) waker: mio::Waker,
+    pub(crate) stop: AtomicBool,
+    pub(crate) running: AtomicBool,
+    pub(crate) inbox: Mutex<Inbox>,
+    pub(crate) options: ServerOptions,
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section of the server
+/// leaves its data consistent at each step.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Whether the calling thread runs this server's loop.
+    pub(crate) fn on_loop_thread(&self) -> bool {
+        LOOP.with(|l| std::ptr::eq(l.get(), self))
+    }
+
+    /// Marks this thread as running the loop of `shared` (until `leave`).
+    pub(crate) fn enter(shared: &Shared) {
+        LOOP.with(|l| l.set(shared));
+    }
+
+    pub(crate) fn leave() {
+        LOOP.with(|l| l.set(std::ptr::null()));
+    }
+
+    /// Hands work to the loop and wakes it unless the caller is the loop.
+    pub(crate) fn post(&self, f: impl FnOnce(&mut Inbox)) {
+        f(&mut lock(&self.inbox));
+        if !self.on_loop_thread() {
+            self.wake();
+        }
+    }
+
+    /// Wakes the loop. Only a write to an eventfd or pipe: safe from a
+    /// signal handler.
+    pub(crate) fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    /// Asks the loop to stop (from any thread or a signal handler).
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.wake();
+    }
+}
+
+/// Whether the calling thread is inside a callback of `wss`.
+pub(crate) fn serving(wss: &Wss) -> bool {
+    SERVING.with(|s| std::ptr::eq(s.get(), wss))
+}
+
+/// Runs `f` with `wss` marked as the connection being served.
+pub(crate) fn serve<R>(wss: &Wss, f: impl FnOnce() -> R) -> R {
+    let prev = SERVING.with(|s| s.replace(wss));
+    let r = f();
+    SERVING.with(|s| s.set(prev));
+    r
+}

@@ -1,0 +1,92 @@
+//! Sockets of the server: listening on TCP and Unix addresses, accepting,
+//! and the connected stream every connection uses.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+
+/// A connected stream socket (TCP or Unix). Kept as a `TcpStream`, whose
+/// read, writev and shutdown are the plain socket calls for either kind.
+#[derive(Debug)]
+pub(crate) struct Stream(pub(crate) TcpStream);
+
+impl Stream {
+    /// Takes over a connected socket: makes it non-blocking and, for TCP,
+    /// turns off Nagle's algorithm (frames are written whole).
+    pub(crate) fn adopt(fd: OwnedFd) -> io::Result<Stream> {
+        let s = TcpStream::from(fd);
+        s.set_nonblocking(true)?;
+        let _ = s.set_nodelay(true); // fails harmlessly on Unix sockets
+        Ok(Stream(s))
+    }
+
+    pub(crate) fn fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
+    /// The peer's address, for TCP sockets.
+    pub(crate) fn peer(&self) -> Option<SocketAddr> {
+        self.0.peer_addr().ok()
+    }
+}
+
+/// A listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, std::path::PathBuf),
+}
+
+impl Listener {
+    /// Listens on `addr`: `host:port` (IPv4 or `[IPv6]`; port 0 picks one)
+    /// or `unix:/path`. An IPv6 wildcard (`[::]`) also accepts IPv4 where the
+    /// system allows it.
+    pub(crate) fn bind(addr: &str) -> io::Result<Listener> {
+        if let Some(path) = addr.strip_prefix("unix:") {
+            let l = UnixListener::bind(path)?;
+            l.set_nonblocking(true)?;
+            return Ok(Listener::Unix(l, path.into()));
+        }
+        let l = TcpListener::bind(addr)?;
+        l.set_nonblocking(true)?;
+        Ok(Listener::Tcp(l))
+    }
+
+    /// The TCP port listened on (0 for a Unix socket).
+    pub(crate) fn port(&self) -> u16 {
+        match self {
+            Listener::Tcp(l) => l.local_addr().map(|a| a.port()).unwrap_or(0),
+            Listener::Unix(..) => 0,
+        }
+    }
+
+    pub(crate) fn fd(&self) -> RawFd {
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l, _) => l.as_raw_fd(),
+        }
+    }
+
+    /// Accepts one connection, if one is waiting.
+    pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept()?;
+                Ok((Stream::adopt(OwnedFd::from(s))?, Some(peer)))
+            }
+            Listener::Unix(l, _) => {
+                let (s, _) = l.accept()?;
+                Ok((Stream::adopt(OwnedFd::from(s))?, None))
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
