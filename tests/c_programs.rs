@@ -55,3 +55,19 @@ fn c_example_custom_transport_echoes_and_closes() {
     let out = run_example("custom_transport");
     assert!(out.contains("custom_transport: all echoes received, closed cleanly"), "{out}");
 }
+
+fn run_server_test(name: &str) {
+    let src = cbuild::root().join("tests/c").join(format!("{name}.c"));
+    let exe = cbuild::compile(name, &[&src], &["-D_POSIX_C_SOURCE=200809L", "-pthread"]);
+    cbuild::run_ok(&exe, &[]);
+}
+
+#[test]
+fn c_server_callbacks_may_write_close_and_free_their_connection() {
+    run_server_test("server_callbacks");
+}
+
+#[test]
+fn c_server_close_from_another_thread_while_eight_threads_write() {
+    run_server_test("server_threads");
+}

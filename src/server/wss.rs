@@ -258,7 +258,8 @@ impl Wss {
         };
         let mut tx = lock(&self.tx);
         loop {
-            if self.state.load(Ordering::Acquire) != OPEN || self.flags() & FREED != 0 {
+            let closing = tx.sender.close_sent() || tx.sender.failed();
+            if closing || self.state.load(Ordering::Acquire) != OPEN || self.flags() & FREED != 0 {
                 return Err(Error::Closed);
             }
             if exempt || tx.sender.pending_output().len() < high_water {
