@@ -486,6 +486,9 @@ impl Loop {
                 }
                 Ok(n) => {
                     if !self.ws_input(key, n) {
+                        // Closing or released: send what is queued (the
+                        // close frame) and let flush end the connection.
+                        self.flush(key);
                         return;
                     }
                     if n < cap {
