@@ -2,9 +2,10 @@
 //! and the connected stream every connection uses.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixListener;
+
+use mio::net::{TcpListener, UnixListener};
 
 /// A connected stream socket (TCP or Unix). Kept as a `TcpStream`, whose
 /// read, writev and shutdown are the plain socket calls for either kind.
@@ -41,16 +42,20 @@ pub(crate) enum Listener {
 impl Listener {
     /// Listens on `addr`: `host:port` (IPv4 or `[IPv6]`; port 0 picks one)
     /// or `unix:/path`. An IPv6 wildcard (`[::]`) also accepts IPv4 where the
-    /// system allows it.
+    /// system allows it. Non-blocking, with a backlog of 1024 for bursts of
+    /// connections.
     pub(crate) fn bind(addr: &str) -> io::Result<Listener> {
         if let Some(path) = addr.strip_prefix("unix:") {
-            let l = UnixListener::bind(path)?;
-            l.set_nonblocking(true)?;
-            return Ok(Listener::Unix(l, path.into()));
+            return Ok(Listener::Unix(UnixListener::bind(path)?, path.into()));
         }
-        let l = TcpListener::bind(addr)?;
-        l.set_nonblocking(true)?;
-        Ok(Listener::Tcp(l))
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address");
+        for a in addr.to_socket_addrs()? {
+            match TcpListener::bind(a) {
+                Ok(l) => return Ok(Listener::Tcp(l)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// The TCP port listened on (0 for a Unix socket).
