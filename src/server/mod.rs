@@ -123,7 +123,7 @@ impl Server {
                 Some(limits) => Arc::new(Config { limits, ..(*lp.config).clone() }),
             };
             lp.routes.0.retain(|r| !(r.path == path && r.prefix == prefix));
-            lp.routes.0.push(Route { path: path.to_owned(), prefix, service, config, protocols });
+            lp.routes.0.push(Route::new(path, prefix, service, config, protocols));
             Ok(())
         })
     }
@@ -206,7 +206,7 @@ impl Server {
             wss: wss.clone(),
             response: Vec::new(),
             leftover: leftover.to_vec(),
-            resource: resource.to_owned(),
+            resource: http::c_string(resource),
             protocol: None,
         });
         Ok(())
@@ -238,8 +238,8 @@ impl Server {
                     wss: wss.clone(),
                     response,
                     leftover: request[n..].to_vec(),
-                    resource: req.target,
-                    protocol,
+                    resource: http::c_string(&req.target),
+                    protocol: protocol.as_deref().map(http::c_string),
                 });
                 Ok(())
             }

@@ -2,6 +2,7 @@
 //! flag and the inbox of work handed to the loop.
 
 use std::cell::Cell;
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -25,8 +26,8 @@ pub(crate) struct Adopt {
     pub(crate) response: Vec<u8>,
     /// Bytes already read after the handshake.
     pub(crate) leftover: Vec<u8>,
-    pub(crate) resource: String,
-    pub(crate) protocol: Option<String>,
+    pub(crate) resource: Arc<CStr>,
+    pub(crate) protocol: Option<Arc<CStr>>,
 }
 
 /// Work for the loop.

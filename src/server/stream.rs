@@ -32,6 +32,35 @@ impl Stream {
     }
 }
 
+/// A peer's address in 20 bytes (a `SocketAddr` takes 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Peer {
+    ip: [u8; 16],
+    port: u16,
+    v6: bool,
+}
+
+impl Peer {
+    pub(crate) fn new(addr: SocketAddr) -> Peer {
+        match addr {
+            SocketAddr::V4(a) => {
+                let mut ip = [0; 16];
+                ip[..4].copy_from_slice(&a.ip().octets());
+                Peer { ip, port: a.port(), v6: false }
+            }
+            SocketAddr::V6(a) => Peer { ip: a.ip().octets(), port: a.port(), v6: true },
+        }
+    }
+
+    pub(crate) fn addr(self) -> SocketAddr {
+        if self.v6 {
+            SocketAddr::from((std::net::Ipv6Addr::from(self.ip), self.port))
+        } else {
+            SocketAddr::from(([self.ip[0], self.ip[1], self.ip[2], self.ip[3]], self.port))
+        }
+    }
+}
+
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
@@ -92,6 +121,19 @@ impl Drop for Listener {
     fn drop(&mut self) {
         if let Listener::Unix(_, path) = self {
             let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_addresses_round_trip() {
+        for a in ["192.0.2.1:5000", "[2001:db8::1]:443", "[::ffff:10.0.0.1]:80"] {
+            let addr: SocketAddr = a.parse().unwrap();
+            assert_eq!(Peer::new(addr).addr(), addr);
         }
     }
 }

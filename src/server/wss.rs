@@ -5,7 +5,7 @@
 //! any thread take the connection's sender lock, encode the frame into its
 //! queue and ask the loop to flush; callbacks run on the loop thread.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::proto::{Opcode, Sender};
 use crate::server::shared::{self, Shared, lock};
 use crate::server::slab::Key;
+use crate::server::stream::Peer;
 
 /// Why a connection ended, as its close callback learns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +71,11 @@ pub(crate) const DRAIN_WANTED: u8 = 4;
 pub(crate) struct Link {
     pub(crate) server: Arc<Shared>,
     pub(crate) key: Key,
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) resource: CString,
-    pub(crate) protocol: Option<CString>,
+    pub(crate) peer: Option<Peer>,
+    /// Shared with the route when the client asked for its exact path.
+    pub(crate) resource: Arc<CStr>,
+    /// Shared with the route's list of subprotocols.
+    pub(crate) protocol: Option<Arc<CStr>>,
 }
 
 struct Tx {
@@ -157,12 +160,12 @@ impl Wss {
 
     /// The peer's address (TCP connections).
     pub fn peer(&self) -> Option<SocketAddr> {
-        self.link.get().and_then(|l| l.peer)
+        self.link.get().and_then(|l| l.peer).map(Peer::addr)
     }
 
     /// The resource the client requested (path and query).
     pub fn resource(&self) -> Option<&CStr> {
-        self.link.get().map(|l| l.resource.as_c_str())
+        self.link.get().map(|l| &*l.resource)
     }
 
     /// The subprotocol agreed in the handshake.
@@ -208,12 +211,15 @@ impl Wss {
         f(&mut lock(&self.tx).sender)
     }
 
-    /// Wakes writers waiting for room when the queue is below `high_water`.
-    pub(crate) fn notify_room(&self, high_water: usize) {
-        let tx = lock(&self.tx);
+    /// Runs `f` on the sender under its lock, then wakes writers waiting
+    /// for room if the queue is below `high_water`.
+    pub(crate) fn with_sender_notify<R>(&self, high_water: usize, f: impl FnOnce(&mut Sender) -> R) -> R {
+        let mut tx = lock(&self.tx);
+        let r = f(&mut tx.sender);
         if tx.waiting > 0 && tx.sender.pending_output().len() < high_water {
             self.writable.notify_all();
         }
+        r
     }
 
     // ----- what the host does, from any thread -----
@@ -251,11 +257,9 @@ impl Wss {
         // A reply to the input being processed is always taken: the loop
         // stops reading from a connection whose queue is full, which bounds
         // it; anything else waits for room or fails.
-        let exempt = control || shared::serving(self);
-        let deadline = match options.send_timeout_ms {
-            0 => None,
-            ms => Some(Instant::now() + Duration::from_millis(ms.into())),
-        };
+        let serving = shared::serving(self);
+        let exempt = control || serving;
+        let mut deadline = None;
         let mut tx = lock(&self.tx);
         loop {
             let closing = tx.sender.close_sent() || tx.sender.failed();
@@ -268,6 +272,9 @@ impl Wss {
             if on_loop || wait == Wait::NoBlock {
                 self.flags.fetch_or(DRAIN_WANTED, Ordering::AcqRel);
                 return Err(Error::WouldBlock);
+            }
+            if options.send_timeout_ms > 0 && deadline.is_none() {
+                deadline = Some(Instant::now() + Duration::from_millis(options.send_timeout_ms.into()));
             }
             tx.waiting += 1;
             tx = match deadline {
@@ -285,7 +292,11 @@ impl Wss {
         }
         f(&mut tx.sender)?;
         drop(tx);
-        self.schedule_flush();
+        // The loop flushes the connection it serves once the callback
+        // returns; others are put in its inbox.
+        if !serving {
+            self.schedule_flush();
+        }
         Ok(())
     }
 
