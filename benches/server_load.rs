@@ -14,7 +14,6 @@
 //! (`64x16`: connections x messages in flight).
 
 #[path = "../tests/cbuild/mod.rs"]
-#[allow(dead_code)]
 mod cbuild;
 
 use std::io::{ErrorKind, Read, Write};
