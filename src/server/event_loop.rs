@@ -377,13 +377,13 @@ impl Loop {
                 log!(Info, "{} {}: {} ({})", request.method, request.target, e.reason(), peer_text(peer));
                 self.answer_http(key, refusal(e))
             }
-            Outcome::Upgrade { wss, response, protocol } => {
+            Outcome::Upgrade { wss, protocol } => {
                 let protocol = self.routes.find(request.path()).and_then(|r| r.protocol(protocol.as_deref()));
                 let Some(Conn::Http(c)) = self.conns.remove(key) else { return };
                 self.pending -= 1;
                 let _ = self.poll.registry().deregister(&mut SourceFd(&c.stream.fd()));
                 let leftover = self.buf[used..n].to_vec();
-                let adopt = Adopt { stream: c.stream, wss, response, leftover, resource, protocol };
+                let adopt = Adopt { stream: c.stream, wss, leftover, resource, protocol };
                 self.add_ws(adopt, config, peer);
             }
         }
@@ -428,7 +428,7 @@ impl Loop {
 
     /// Takes over a socket whose handshake is done.
     pub(crate) fn add_ws(&mut self, adopt: Adopt, route_config: Arc<Config>, peer: Option<SocketAddr>) {
-        let Adopt { stream, wss, response, leftover, resource, protocol } = adopt;
+        let Adopt { stream, wss, leftover, resource, protocol } = adopt;
         let config = match wss.rx_sizes() {
             (0, 0) => route_config,
             (start, expand) => {
@@ -444,7 +444,7 @@ impl Loop {
         };
         let session = match Session::open(Role::Server, config) {
             Ok(s) => s,
-            Err(_) => return,
+            Err(e) => return abandon(&wss, e),
         };
         let fd = stream.fd();
         let conn = WsConn {
@@ -458,12 +458,15 @@ impl Loop {
         };
         let key = self.conns.insert(Conn::Ws(conn));
         let link = Link { server: self.shared.clone(), key, peer: peer.map(Peer::new), resource, protocol };
-        if !wss.attach(link) || self.register(key, fd).is_err() {
+        if !wss.attach(link) {
             self.conns.remove(key);
-            return;
+            return abandon(&wss, Error::State(c"the connection object is in use"));
+        }
+        if let Err(e) = self.register(key, fd) {
+            self.conns.remove(key);
+            return abandon(&wss, Error::from(e));
         }
         log!(Info, "WebSocket open ({})", peer_text(peer));
-        wss.with_sender(|tx| tx.raw().extend_from_slice(&response));
         if !leftover.is_empty() {
             let n = leftover.len().min(self.buf.len() - 1);
             self.buf[..n].copy_from_slice(&leftover[..n]);
@@ -512,7 +515,7 @@ impl Loop {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return self.teardown(key, CloseStatus::Failed(Error::Io(e.raw_os_error().unwrap_or(0)))),
+                Err(e) => return self.teardown(key, CloseStatus::Failed(Error::from(e))),
             }
         }
         self.flush(key);
@@ -616,7 +619,7 @@ impl Loop {
                 });
                 match result {
                     Err(e) => {
-                        return self.teardown(key, CloseStatus::Failed(Error::Io(e.raw_os_error().unwrap_or(0))));
+                        return self.teardown(key, CloseStatus::Failed(Error::from(e)));
                     }
                     Ok(left) => {
                         let done =
@@ -676,6 +679,10 @@ impl Loop {
 
     /// Closes every connection (server shutting down).
     fn shutdown(&mut self) {
+        let adopt = std::mem::take(&mut lock(&self.shared.inbox).adopt);
+        for a in adopt {
+            abandon(&a.wss, Error::Closed);
+        }
         for key in self.conns.keys() {
             match self.conns.get(key) {
                 Some(Conn::Ws(c)) => {
@@ -693,6 +700,14 @@ impl Loop {
                 None => {}
             }
         }
+    }
+}
+
+/// Ends a connection that was upgraded but could not run: its close
+/// callback runs with `e`.
+fn abandon(wss: &Wss, e: Error) {
+    if wss.mark_closed() && wss.flags() & FREED == 0 {
+        serve(wss, || wss.handler().on_close(wss, CloseStatus::Failed(e)));
     }
 }
 

@@ -86,8 +86,8 @@ pub(crate) enum Outcome {
     None,
     /// A complete HTTP response.
     Respond(Vec<u8>),
-    /// A WebSocket: the 101 response and the chosen subprotocol.
-    Upgrade { wss: Arc<Wss>, response: Vec<u8>, protocol: Option<String> },
+    /// A WebSocket (its 101 response queued already) and the chosen subprotocol.
+    Upgrade { wss: Arc<Wss>, protocol: Option<String> },
     /// A refused upgrade: the HTTP error to answer.
     Refuse(RequestError),
 }
@@ -197,7 +197,10 @@ impl<'a> HttpRequest<'a> {
         }
         match accept_upgrade(self.request, self.protocols) {
             Ok((response, protocol)) => {
-                self.outcome = Outcome::Upgrade { wss: wss.clone(), response, protocol };
+                if !wss.begin_upgrade(&response) {
+                    return Err(Error::State(c"the connection object is in use"));
+                }
+                self.outcome = Outcome::Upgrade { wss: wss.clone(), protocol };
                 Ok(())
             }
             Err(e) => {

@@ -59,6 +59,8 @@ pub enum Wait {
 const DETACHED: u8 = 0;
 const OPEN: u8 = 1;
 const CLOSED: u8 = 2;
+/// Upgraded, on its way to the loop: writes are queued already.
+const UPGRADING: u8 = 3;
 
 /// The host released its handle.
 pub(crate) const FREED: u8 = 1;
@@ -148,9 +150,10 @@ impl Wss {
         &*self.handler
     }
 
-    /// Whether the connection is open (connected, its close callback not run).
+    /// Whether the connection is open (upgraded or connected, its close
+    /// callback not run).
     pub fn is_valid(&self) -> bool {
-        self.state.load(Ordering::Acquire) == OPEN
+        matches!(self.state.load(Ordering::Acquire), OPEN | UPGRADING)
     }
 
     /// Whether the handle was already used for a connection.
@@ -180,19 +183,32 @@ impl Wss {
 
     // ----- what the loop does -----
 
-    /// Connects the handle to its place in the loop; false if it was used
-    /// before.
-    pub(crate) fn attach(&self, link: Link) -> bool {
-        if self.state.compare_exchange(DETACHED, OPEN, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    /// Claims the handle for a connection and queues the handshake
+    /// `response` (if any) ahead of anything the host writes from then on;
+    /// false if the handle was used before.
+    pub(crate) fn begin_upgrade(&self, response: &[u8]) -> bool {
+        let mut tx = lock(&self.tx);
+        if self.state.compare_exchange(DETACHED, UPGRADING, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return false;
         }
-        self.link.set(link).is_ok()
+        tx.sender.raw().extend_from_slice(response);
+        true
+    }
+
+    /// Connects the handle to its place in the loop; false if it was not
+    /// being upgraded.
+    pub(crate) fn attach(&self, link: Link) -> bool {
+        let _tx = lock(&self.tx);
+        if self.link.set(link).is_err() {
+            return false;
+        }
+        self.state.compare_exchange(UPGRADING, OPEN, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
     /// Marks the connection closed and wakes blocked writers; returns
     /// whether it was open (so the close callback is due).
     pub(crate) fn mark_closed(&self) -> bool {
-        let was_open = self.state.swap(CLOSED, Ordering::AcqRel) == OPEN;
+        let was_open = matches!(self.state.swap(CLOSED, Ordering::AcqRel), OPEN | UPGRADING);
         let _tx = lock(&self.tx);
         self.writable.notify_all();
         was_open
@@ -250,7 +266,16 @@ impl Wss {
     }
 
     fn send(&self, wait: Wait, control: bool, f: impl FnOnce(&mut Sender) -> Result<()>) -> Result<()> {
-        let link = self.link.get().ok_or(Error::State(c"the connection is not connected"))?;
+        let Some(link) = self.link.get() else {
+            // Upgraded but not yet running: queue; the loop flushes the
+            // connection once it takes it over.
+            let mut tx = lock(&self.tx);
+            return match self.state.load(Ordering::Acquire) {
+                UPGRADING if self.flags() & FREED == 0 && !tx.sender.close_sent() => f(&mut tx.sender),
+                UPGRADING | CLOSED => Err(Error::Closed),
+                _ => Err(Error::State(c"the connection is not connected")),
+            };
+        };
         let options = &link.server.options;
         let high_water = usize::try_from(options.limits.send_queue_bytes).unwrap_or(usize::MAX);
         let on_loop = link.server.on_loop_thread();
