@@ -238,6 +238,16 @@ fn head_longer_than_max_handshake_bytes_gets_431() {
 }
 
 #[test]
+fn frames_after_a_head_of_exactly_the_limit_do_not_count_towards_it() {
+    let n = RFC_REQUEST.len() as u32;
+    let config = Config { limits: Limits { max_handshake_bytes: n, ..Limits::default() }, ..Config::default() };
+    let mut conn = Connection::server(config, ServerOptions::default()).unwrap();
+    let mut input = RFC_REQUEST.as_bytes().to_vec();
+    input.extend(client_frame(BINARY, true, &[0; 1000]));
+    assert_eq!(feed(&mut conn, &input), [Ev::Open, Ev::binary(&[0; 1000])]);
+}
+
+#[test]
 fn long_header_line_gets_431() {
     let request = replace("Origin: http://example.com", &format!("Origin: http://{}.com", "a".repeat(9000)));
     refused(request.as_bytes(), RequestError::HeadersTooLarge, 431);
