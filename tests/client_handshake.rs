@@ -282,6 +282,20 @@ fn response_longer_than_max_handshake_bytes_fails() {
 }
 
 #[test]
+fn response_of_exactly_max_handshake_bytes_is_accepted_and_one_more_byte_refused() {
+    let (_, key) = connecting_client(Config::default(), &client_options());
+    let len = switching_response(&key, "").len() as u32;
+    for (max, opens) in [(len, true), (len - 1, false)] {
+        let config = Config { limits: Limits { max_handshake_bytes: max, ..Limits::default() }, ..Config::default() };
+        let (mut conn, key) = connecting_client(config, &client_options());
+        let response = switching_response(&key, "");
+        assert_eq!(response.len() as u32, len);
+        let expected = if opens { Ev::Open } else { Ev::Error(Error::Handshake(HandshakeError::ResponseTooLarge)) };
+        assert_eq!(feed(&mut conn, response.as_bytes()), [expected], "limit {max}");
+    }
+}
+
+#[test]
 fn response_with_too_many_headers_fails() {
     // The 101 has three header fields; one more is over a limit of three.
     let config = Config { limits: Limits { max_handshake_headers: 3, ..Limits::default() }, ..Config::default() };
