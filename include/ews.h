@@ -50,6 +50,31 @@ struct ews_wsscb;
 
 
 /**
+ * Socket type binary (the default, 0): ews_msend() sends binary messages
+ * and ews_mrecv() expects them. In ews_send() and ews_recv() flags: a
+ * binary message.
+ */
+#define EWS_WS_BINARY 0
+
+/**
+ * Socket type text: ews_msend() sends text messages and ews_mrecv()
+ * expects them. In ews_send() and ews_recv() flags: a text message.
+ */
+#define EWS_WS_TEXT 1
+
+/**
+ * Attach flag: no HTTP handshake (the host did it, or the protocol has
+ * none); the resource and host arguments are not used and may be NULL.
+ */
+#define EWS_WS_NOHTTP 2
+
+/**
+ * ews_send() flag: more pieces of this message follow (a fragmented
+ * message). ews_recv_part() flag: more bytes of this message remain.
+ */
+#define EWS_WS_MORE 4
+
+/**
  * The client role: sends masked frames.
  */
 #define EWS_ROLE_CLIENT 0
@@ -380,6 +405,11 @@ typedef struct ews_request ews_request;
 typedef struct ews_server ews_server;
 
 /**
+ * A WebSocket attached to a host's byte stream. See ews_attach_client().
+ */
+typedef struct ews_sock ews_sock;
+
+/**
  * A server-side WebSocket connection (Barracuda's WSS). Made by
  * ews_wss_new(), owned by the host, freed with ews_wss_free().
  */
@@ -455,6 +485,46 @@ typedef struct ews_header {
      */
     const char *value;
 } ews_header;
+
+/**
+ * Options of an attached socket besides its flags. Initialise with
+ * ews_attach_options_init() and set what differs; ews copies what it
+ * needs during the attach call.
+ */
+typedef struct ews_attach_options {
+    /**
+     * The limits. The handshake and close timeouts are not used: the
+     * deadlines of the calls replace them.
+     */
+    struct ews_limits limits;
+    /**
+     * -1: read and write `fd`. Otherwise a second descriptor to write to,
+     * `fd` being read only (a pipe pair).
+     */
+    int write_fd;
+    /**
+     * Client: the Origin value, or NULL.
+     */
+    const char *origin;
+    /**
+     * Client: subprotocols to offer; server: subprotocols supported, in
+     * order of preference (the first one the client also offered is chosen).
+     */
+    const char *const *protocols;
+    /**
+     * The number of entries in `protocols`.
+     */
+    size_t protocol_count;
+    /**
+     * Client: extra request header fields (authorization, ...); server:
+     * extra fields of the 101 response.
+     */
+    const struct ews_header *headers;
+    /**
+     * The number of entries in `headers`.
+     */
+    size_t header_count;
+} ews_attach_options;
 
 /**
  * Options of a sans-IO connection. Initialise with ews_conn_options_init()
@@ -769,6 +839,268 @@ typedef struct ews_wsscb {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The current time in milliseconds on the monotonic clock deadlines are
+ * measured on: a deadline `ms` milliseconds from now is `ews_now() + ms`.
+ * Safe from any thread.
+ */
+int64_t ews_now(void);
+
+/**
+ * Fills `opts` with the defaults: default limits, `write_fd` -1, no
+ * origin, subprotocols or extra headers.
+ */
+void ews_attach_options_init(struct ews_attach_options *opts);
+
+/**
+ * Puts the client end of a WebSocket on `fd`, a connected byte stream
+ * (TCP or Unix socket, socketpair; see ews_attach_client_ex() for a pipe
+ * pair), and does the opening handshake for `resource` (NULL: "/") on
+ * virtual host `host`.
+ *
+ * `flags`: EWS_WS_BINARY (the default) or EWS_WS_TEXT, the type of
+ * ews_msend() and ews_mrecv(); with EWS_WS_NOHTTP no handshake is done
+ * and `resource` and `host` may be NULL. `deadline`: the time on the
+ * ews_now() clock by which the call returns; 0 means do only what is
+ * possible without blocking, -1 means no deadline.
+ *
+ * The descriptor stays the caller's: ews switches it to non-blocking mode
+ * while attached and restores its flags when the socket is detached or
+ * freed; it never closes it. Do not use it directly while attached.
+ *
+ * On success writes the new socket to `*out` and returns 0. On
+ * EWS_ETIMEDOUT the deadline passed during the handshake and `*out`
+ * receives the socket all the same (the one exception to the rule that
+ * out-parameters are written only on success): nothing was lost, and the
+ * handshake continues with ews_sock_handshake() or the next call on the
+ * socket; to give up, ews_sock_free() it. Other errors free everything
+ * and leave `fd` with its flags: EWS_EINVAL (bad flags, `fd` or strings,
+ * NULL `out`), EWS_EHANDSHAKE (the server's answer was not an acceptable
+ * 101; ews_strerror() names the class, the log names the reason),
+ * EWS_EDROPPED / EWS_EIO (the stream ended or failed).
+ *
+ * Calls on one socket must not overlap; different sockets may be used
+ * from different threads.
+ */
+int ews_attach_client(int fd,
+                      int flags,
+                      const char *resource,
+                      const char *host,
+                      int64_t deadline,
+                      struct ews_sock **out);
+
+/**
+ * ews_attach_client() with options (NULL: the defaults): limits, a
+ * separate descriptor to write to (a pipe pair), Origin, subprotocols to
+ * offer and extra request headers. Errors and ownership as
+ * ews_attach_client().
+ */
+int ews_attach_client_ex(int fd,
+                         int flags,
+                         const char *resource,
+                         const char *host,
+                         const struct ews_attach_options *opts,
+                         int64_t deadline,
+                         struct ews_sock **out);
+
+/**
+ * Puts the server end of a WebSocket on `fd`, a connected byte stream,
+ * and does the opening handshake: reads the client's request, checks it
+ * as RFC 6455 requires (a bad one is answered with the matching HTTP
+ * error and fails with EWS_EHANDSHAKE) and answers 101.
+ *
+ * The requested resource (path and query) is copied NUL-terminated into
+ * `resource` (`resource_size` bytes) and the Host value into `host`, so
+ * the caller can route; either buffer may be NULL with size 0. A request
+ * whose resource or host does not fit is refused (414 or 400) and the
+ * call fails with EWS_ENOSPC. ews_sock_resource() and ews_sock_host() give
+ * them too. `flags` and `deadline` as ews_attach_client(); with
+ * EWS_WS_NOHTTP the buffers get empty strings.
+ *
+ * On EWS_ETIMEDOUT `*out` receives the socket as for
+ * ews_attach_client(), and the buffers are not written: once the
+ * handshake completes, use ews_sock_resource() and ews_sock_host().
+ * Errors: EWS_EINVAL, EWS_EHANDSHAKE, EWS_ENOSPC, EWS_EDROPPED, EWS_EIO.
+ */
+int ews_attach_server(int fd,
+                      int flags,
+                      char *resource,
+                      size_t resource_size,
+                      char *host,
+                      size_t host_size,
+                      int64_t deadline,
+                      struct ews_sock **out);
+
+/**
+ * ews_attach_server() with options (NULL: the defaults): limits, a
+ * separate descriptor to write to, the subprotocols supported and extra
+ * 101 response headers. Errors and ownership as ews_attach_server().
+ */
+int ews_attach_server_ex(int fd,
+                         int flags,
+                         char *resource,
+                         size_t resource_size,
+                         char *host,
+                         size_t host_size,
+                         const struct ews_attach_options *opts,
+                         int64_t deadline,
+                         struct ews_sock **out);
+
+/**
+ * Completes the opening handshake after an attach call returned
+ * EWS_ETIMEDOUT (any other call on the socket does it too). Returns 0 once
+ * the handshake is done (also when it was already). Errors: EWS_EINVAL
+ * (NULL), EWS_ETIMEDOUT (the deadline passed again; call again), the
+ * attach call's errors (then the socket is only good for
+ * ews_sock_free()).
+ */
+int ews_sock_handshake(struct ews_sock *sock, int64_t deadline);
+
+/**
+ * Sends `len` bytes of `data` as one message of the socket's type
+ * (text sockets: must be UTF-8). `data` is copied; it is not modified.
+ *
+ * The message is taken once the bytes still queued from earlier calls
+ * are below the send queue limit (`limits.send_queue_bytes`); a taken
+ * message is always sent: if the deadline passes while it is written, the
+ * call returns 0 and the rest goes out with the next call on the socket
+ * (ews_sock_flush() waits for it). Returns 0. Errors: EWS_ETIMEDOUT (the
+ * deadline passed before the message was taken: send it again later),
+ * EWS_EINVAL (NULL, text not UTF-8), EWS_ESTATE (a fragmented message is
+ * in progress), EWS_ECLOSED (a close frame was sent or the closing
+ * handshake completed), EWS_EDROPPED (the peer is gone), EWS_EIO, and the
+ * handshake's errors.
+ */
+int ews_msend(struct ews_sock *sock, const void *data, size_t len, int64_t deadline);
+
+/**
+ * Sends a message whose type is in `flags`: EWS_WS_TEXT (UTF-8) or
+ * EWS_WS_BINARY, whatever the socket's type. With EWS_WS_MORE the bytes
+ * are one piece of a fragmented message: the following ews_send() calls
+ * send the next pieces (their type is ignored), the first without
+ * EWS_WS_MORE ends it. Returns 0; timing and errors as ews_msend(), and
+ * EWS_EINVAL for unknown flags.
+ */
+int ews_send(struct ews_sock *sock, int flags, const void *data, size_t len, int64_t deadline);
+
+/**
+ * Receives the next message of the socket's type into `buf` (`len`
+ * bytes) and returns its size. Pings that arrive meanwhile are answered
+ * and pongs absorbed.
+ *
+ * A message that is not of the socket's type fails with EWS_EPROTO (as in
+ * libdill) and stays queued: take it with ews_recv(). A message longer than
+ * `len` fails with EWS_ENOSPC and stays queued: ews_peek() tells its
+ * size, ews_recv_part() takes it in pieces. Errors: EWS_ETIMEDOUT (the
+ * deadline passed; what arrived so far is kept), EWS_ECLOSED (the peer's
+ * close frame arrived: ews_status() has its code and reason; the answer
+ * was queued, finish with ews_detach()), EWS_EPROTO / EWS_EUTF8 /
+ * EWS_ETOOBIG (the peer broke the protocol or a limit; the matching close
+ * code was sent), EWS_EDROPPED (the stream ended without a closing
+ * handshake), EWS_EINVAL, EWS_EIO.
+ */
+ptrdiff_t ews_mrecv(struct ews_sock *sock, void *buf, size_t len, int64_t deadline);
+
+/**
+ * Receives the next message, text or binary, into `buf` (`len` bytes):
+ * returns its size and writes EWS_WS_TEXT or EWS_WS_BINARY to `*flags`.
+ * Errors as ews_mrecv() (no type mismatch here), and EWS_EINVAL for a
+ * NULL `flags`.
+ */
+ptrdiff_t ews_recv(struct ews_sock *sock, int *flags, void *buf, size_t len, int64_t deadline);
+
+/**
+ * Receives the next piece of a message: copies up to `len` bytes of it
+ * into `buf` and returns how many. `*flags` gets the message's type, with
+ * EWS_WS_MORE while bytes of the same message remain (the next call
+ * continues it). For messages larger than any buffer the caller wants to
+ * hold; they are still limited by `limits.max_message`. Errors as
+ * ews_recv().
+ */
+ptrdiff_t ews_recv_part(struct ews_sock *sock, int *flags, void *buf, size_t len, int64_t deadline);
+
+/**
+ * Waits for the next message and returns its size (what is left of it
+ * after ews_recv_part()) without taking it; writes its type to `*flags`
+ * (NULL: not wanted). Errors as ews_recv().
+ */
+ptrdiff_t ews_peek(struct ews_sock *sock, int *flags, int64_t deadline);
+
+/**
+ * Writes everything queued (the rest of a message whose send call reached
+ * its deadline, pongs). Returns 0. Errors: EWS_ETIMEDOUT (call again),
+ * EWS_EINVAL, EWS_EDROPPED, EWS_EIO.
+ */
+int ews_sock_flush(struct ews_sock *sock, int64_t deadline);
+
+/**
+ * Closes the WebSocket with the closing handshake and gives the
+ * descriptor back: sends a close frame with `status` (0: no code;
+ * otherwise 1000-1003, 1007-1014 or 3000-4999) and `reason` (NULL, or at
+ * most 123 bytes of UTF-8; needs a status), drops messages that still
+ * arrive, and waits for the peer's close frame. If the peer closed first
+ * (ews_recv() returned EWS_ECLOSED), only the answer is written.
+ *
+ * Returns the descriptor (`fd` of the attach call, with its old flags)
+ * and frees the socket. On EWS_ETIMEDOUT the socket stays: call
+ * ews_detach() again to continue (`status` and `reason` are not sent
+ * twice). On EWS_EINVAL (NULL, a status or reason that may not be sent)
+ * nothing was done. Any other error frees the socket too, and the
+ * descriptor, still open and the caller's, is in no state for WebSocket:
+ * EWS_ESTATE (the opening handshake never completed), EWS_EDROPPED,
+ * EWS_EIO, or the protocol error that failed the connection earlier.
+ * Bytes the peer sent after its close frame that ews had already read are
+ * discarded.
+ */
+int ews_detach(struct ews_sock *sock, int status, const char *reason, int64_t deadline);
+
+/**
+ * The peer's close frame, once one arrived: returns its code (1005 when
+ * it had none) and copies its reason, NUL-terminated, into `reason`
+ * (`reason_size` bytes; EWS_MAX_CLOSE_REASON + 1 always suffice; NULL
+ * with 0 if not wanted). Errors: EWS_EINVAL (NULL socket, NULL buffer
+ * with a size), EWS_ESTATE (no close frame arrived), EWS_ENOSPC (the
+ * reason does not fit; nothing written).
+ */
+int ews_status(const struct ews_sock *sock, char *reason, size_t reason_size);
+
+/**
+ * The descriptor the socket reads from, for the caller's poll(), or
+ * EWS_EINVAL for NULL.
+ */
+int ews_sock_fd(const struct ews_sock *sock);
+
+/**
+ * Server: the resource the client asked for, once the handshake
+ * completed (else NULL). Valid until the socket is detached or freed.
+ */
+const char *ews_sock_resource(const struct ews_sock *sock);
+
+/**
+ * Server: the client's Host value, once the handshake completed (else
+ * NULL). Valid until the socket is detached or freed.
+ */
+const char *ews_sock_host(const struct ews_sock *sock);
+
+/**
+ * The subprotocol agreed in the handshake, or NULL. Valid until the
+ * socket is detached or freed.
+ */
+const char *ews_sock_subprotocol(const struct ews_sock *sock);
+
+/**
+ * A static description of why the connection failed ("HS: Accept hash
+ * wrong", "invalid UTF-8", "read failed", ...), or NULL while it has not.
+ */
+const char *ews_sock_error_detail(const struct ews_sock *sock);
+
+/**
+ * Frees a socket without a closing handshake (what is still queued is
+ * dropped). The descriptor gets its old flags back and stays open: it is
+ * the caller's. NULL is ignored; do not free twice.
+ */
+void ews_sock_free(struct ews_sock *sock);
 
 /**
  * Fills `opts` with the defaults: default limits, no streaming, no

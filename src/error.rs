@@ -42,6 +42,17 @@ pub enum Category {
     WouldBlock,
     /// A configured limit was reached (connections, pending handshakes).
     Limit,
+    /// A host name could not be resolved.
+    Resolve,
+    /// The peer refused the connection.
+    Refused,
+    /// A buffer the caller passed was too small; nothing was lost.
+    NoSpace,
+    /// A message did not have the type a typed receive asked for; it was
+    /// not taken and the connection stays usable.
+    WrongType,
+    /// The feature is not supported by this build.
+    NotSupported,
 }
 
 /// Why the client-side opening handshake failed.
@@ -247,6 +258,28 @@ pub enum Error {
     SendTimeout,
     /// A limit on connections or pending handshakes was reached.
     Limit,
+    /// The deadline of a blocking call passed first; nothing was lost, a
+    /// later call continues where this one stopped.
+    Deadline,
+    /// A host name could not be resolved.
+    Resolve,
+    /// The server refused the TCP connection.
+    ConnectionRefused,
+    /// The TCP connection was not established within the connect timeout.
+    ConnectTimeout,
+    /// Connecting failed with this `errno` (other than refused or timed out).
+    ConnectFailed(i32),
+    /// Reading from the transport failed with this `errno`.
+    ReadFailed(i32),
+    /// Writing to the transport failed with this `errno`.
+    WriteFailed(i32),
+    /// A receive buffer was smaller than the next message, which stays queued.
+    BufferTooSmall,
+    /// The next message is not of the type a typed receive asked for; it
+    /// stays queued.
+    WrongMessageType,
+    /// Not supported by this build; the text names what.
+    NotSupported(&'static CStr),
 
     // --- caller mistakes ---
     /// An argument was invalid; the text names it.
@@ -274,14 +307,24 @@ impl Error {
             Error::InvalidUtf8 => Category::Utf8,
             Error::FrameTooBig | Error::MessageTooBig => Category::TooBig,
             Error::Handshake(_) | Error::Request(_) => Category::Handshake,
-            Error::HandshakeTimeout | Error::CloseTimeout | Error::PongTimeout | Error::SendTimeout => {
-                Category::Timeout
-            }
+            Error::HandshakeTimeout
+            | Error::CloseTimeout
+            | Error::PongTimeout
+            | Error::SendTimeout
+            | Error::Deadline
+            | Error::ConnectTimeout => Category::Timeout,
             Error::Closed => Category::Closed,
             Error::WouldBlock => Category::WouldBlock,
             Error::Limit => Category::Limit,
             Error::Dropped => Category::Dropped,
-            Error::Io(_) | Error::Random => Category::Io,
+            Error::Io(_) | Error::Random | Error::ConnectFailed(_) | Error::ReadFailed(_) | Error::WriteFailed(_) => {
+                Category::Io
+            }
+            Error::Resolve => Category::Resolve,
+            Error::ConnectionRefused => Category::Refused,
+            Error::BufferTooSmall => Category::NoSpace,
+            Error::WrongMessageType => Category::WrongType,
+            Error::NotSupported(_) => Category::NotSupported,
             Error::Invalid(_) => Category::Invalid,
             Error::State(_) => Category::State,
         }
@@ -334,6 +377,16 @@ impl Error {
             Error::WouldBlock => c"send queue full",
             Error::SendTimeout => c"send queue stayed full until the send timeout",
             Error::Limit => c"connection limit reached",
+            Error::Deadline => c"deadline passed",
+            Error::Resolve => c"name resolution failed",
+            Error::ConnectionRefused => c"connection refused",
+            Error::ConnectTimeout => c"connection timed out",
+            Error::ConnectFailed(_) => c"connect failed",
+            Error::ReadFailed(_) => c"read failed",
+            Error::WriteFailed(_) => c"write failed",
+            Error::BufferTooSmall => c"buffer too small for the message",
+            Error::WrongMessageType => c"message of the other type",
+            Error::NotSupported(what) => what,
             Error::Invalid(what) => what,
             Error::State(why) => why,
         }
@@ -349,7 +402,9 @@ impl fmt::Display for Error {
                 write!(f, "{} (status {status})", self.detail())
             }
             Error::Request(r) => write!(f, "{} ({})", self.detail(), r.status()),
-            Error::Io(errno) => write!(f, "{} (errno {errno})", self.detail()),
+            Error::Io(errno) | Error::ConnectFailed(errno) | Error::ReadFailed(errno) | Error::WriteFailed(errno) => {
+                write!(f, "{} (errno {errno})", self.detail())
+            }
             _ => f.write_str(self.detail()),
         }
     }

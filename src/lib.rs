@@ -6,7 +6,10 @@
 //!
 //! - [`ffi`]: the `extern "C"` boundary: argument checks, handles, panic
 //!   guard and error-code mapping, no protocol logic.
-//! - [`io`]: transport helpers (URI parsing and building).
+//! - [`attach`]: WebSocket on a byte stream the host already has, with
+//!   blocking calls bounded by deadlines (libdill's `ws_*` family).
+//! - [`io`]: transports: a file descriptor stream with absolute
+//!   deadlines, URI parsing and building.
 //! - [`proto`]: the sans-IO protocol core: no sockets, no threads, no clock.
 //!
 //! The Rust API of the core is usable on its own: a [`proto::Connection`] is
@@ -15,6 +18,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod attach;
 pub mod error;
 pub mod ffi;
 pub mod io;

@@ -219,7 +219,7 @@ pub(crate) fn string_list(p: *const *const c_char, n: usize) -> Result<Vec<Strin
         .collect()
 }
 
-fn optional_string(p: *const c_char) -> Result<Option<String>, c_int> {
+pub(crate) fn optional_string(p: *const c_char) -> Result<Option<String>, c_int> {
     match ptr::string(p) {
         Str::Null => Ok(None),
         Str::Text(t) => Ok(Some(t.to_owned())),
@@ -227,7 +227,7 @@ fn optional_string(p: *const c_char) -> Result<Option<String>, c_int> {
     }
 }
 
-fn header_list(p: *const ews_header, n: usize) -> Result<Vec<(String, String)>, c_int> {
+pub(crate) fn header_list(p: *const ews_header, n: usize) -> Result<Vec<(String, String)>, c_int> {
     let items = ptr::array(p, n).ok_or(EWS_EINVAL)?;
     items
         .iter()

@@ -62,6 +62,11 @@ pub(crate) fn code_of(e: &Error) -> c_int {
         Category::Closed => EWS_ECLOSED,
         Category::WouldBlock => EWS_EAGAIN,
         Category::Limit => EWS_ELIMIT,
+        Category::Resolve => EWS_ERESOLVE,
+        Category::Refused => EWS_ECONNREFUSED,
+        Category::NoSpace => EWS_ENOSPC,
+        Category::WrongType => EWS_EPROTO,
+        Category::NotSupported => EWS_ENOTSUP,
     }
 }
 

@@ -9,6 +9,7 @@
 //! is the C one written in the header, which Rust cannot express.
 #![allow(non_camel_case_types, clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod attach;
 pub mod conn;
 pub mod errors;
 pub mod helpers;

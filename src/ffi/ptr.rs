@@ -92,6 +92,17 @@ pub(crate) fn to_c<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))
 }
 
+/// Takes back ownership of an object handed to C by [`to_c`]; `None` for
+/// NULL.
+pub(crate) fn take<T>(ptr: *mut T) -> Option<T> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the C contract: `ptr` came from `to_c::<T>` and is given up
+    // by this call; C does not use it afterwards.
+    Some(*unsafe { Box::from_raw(ptr) })
+}
+
 /// Takes back ownership of an object handed to C by [`to_c`] and drops it.
 /// NULL is ignored.
 pub(crate) fn free<T>(ptr: *mut T) {

@@ -1,3 +1,5 @@
-//! Transport-side helpers that are not protocol logic.
+//! Transports: a file descriptor stream with absolute deadlines, and
+//! URI parsing and building.
 
+pub mod stream;
 pub mod uri;

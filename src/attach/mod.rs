@@ -1,0 +1,507 @@
+//! WebSocket on a connected byte stream the host already has (a TCP or
+//! Unix socket, a socketpair, a pipe pair), with blocking calls bounded by
+//! deadlines: the shape of libdill's `ws_*` family.
+//!
+//! A [`WsSocket`] drives a core [`Connection`] over an [`FdStream`]. Every
+//! call takes a [`Deadline`]; when it passes first the call fails with
+//! [`Error::Deadline`] and nothing is lost: bytes read stay buffered,
+//! bytes queued stay queued, and the next call continues where this one
+//! stopped. Pings are answered and pongs absorbed inside the calls.
+//!
+//! The deadlines replace the core's handshake and close timeouts, which
+//! a `WsSocket` does not run (it has no clock of its own between calls).
+
+use crate::error::{Error, Result};
+use crate::io::stream::{Deadline, FdStream, would_block};
+use crate::proto::handshake::client::ClientOptions;
+use crate::proto::handshake::server::select_protocol;
+use crate::proto::{Config, Connection, Event, Opcode, Role, ServerOptions, State};
+
+/// Bytes read from the stream at a time.
+const READ_SIZE: usize = 16 << 10;
+
+/// Above this capacity the buffer of a taken message is given back.
+const KEEP_CAPACITY: usize = 64 << 10;
+
+/// What a server checks in the request besides the RFC's rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerHandshake {
+    /// Subprotocols supported, in order of preference.
+    pub protocols: Vec<String>,
+    /// Extra header fields for the `101` response.
+    pub headers: Vec<(String, String)>,
+    /// The longest resource (request-target) accepted, in bytes; a longer
+    /// one is refused with 414 and the handshake fails with
+    /// [`Error::BufferTooSmall`]. `usize::MAX`: any.
+    pub max_resource_len: usize,
+    /// The longest `Host` value accepted; a longer one is refused with 400
+    /// and the handshake fails with [`Error::BufferTooSmall`].
+    pub max_host_len: usize,
+}
+
+/// A received message, as a receive call reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes copied to the caller's buffer.
+    pub len: usize,
+    /// Text (valid UTF-8) or binary.
+    pub text: bool,
+    /// [`WsSocket::recv_part`]: bytes of this message remain.
+    pub more: bool,
+}
+
+/// A message received and not yet taken by the caller.
+#[derive(Debug, Default)]
+struct Held {
+    data: Vec<u8>,
+    taken: usize,
+    text: bool,
+    present: bool,
+}
+
+impl Held {
+    fn set(&mut self, text: bool, data: &[u8]) {
+        self.data.clear();
+        self.data.extend_from_slice(data);
+        (self.text, self.taken, self.present) = (text, 0, true);
+    }
+
+    fn rest(&self) -> &[u8] {
+        &self.data[self.taken..]
+    }
+
+    fn take(&mut self, n: usize) {
+        self.taken += n;
+        if self.taken == self.data.len() {
+            self.present = false;
+            self.data.clear();
+            if self.data.capacity() > KEEP_CAPACITY {
+                self.data = Vec::new();
+            }
+        }
+    }
+}
+
+/// A WebSocket on a host's byte stream. See the [module](self) docs.
+#[derive(Debug)]
+pub struct WsSocket {
+    conn: Connection,
+    io: FdStream,
+    /// Bytes read and not yet fed: `rbuf[rpos..rend]`.
+    rbuf: Vec<u8>,
+    rpos: usize,
+    rend: usize,
+    held: Held,
+    /// The socket's type for typed sends and receives.
+    text: bool,
+    /// The peer's close frame: code and reason.
+    peer_close: Option<(u16, String)>,
+    /// Why the connection failed.
+    failure: Option<Error>,
+    /// The transport reached end of file (input before it may still be unfed).
+    read_eof: bool,
+    /// End of file was handled: the stream ended after the closing handshake.
+    eof: bool,
+    /// A message is being sent in pieces.
+    fragmenting: bool,
+    /// Writing failed with a reset or a broken pipe: the peer is gone for
+    /// sending (what it sent before may still be read).
+    write_broken: bool,
+    /// Messages arriving now are dropped (the closing handshake is under way).
+    discard: bool,
+    server: Option<ServerHandshake>,
+    resource: Option<String>,
+    host: Option<String>,
+}
+
+/// Keeps a transport `errno` readable as what happened: a reset or a broken
+/// pipe is the peer dropping the connection.
+fn dropped_errno(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ECONNRESET | libc::EPIPE))
+}
+
+impl WsSocket {
+    fn new(conn: Connection, io: FdStream, text: bool) -> WsSocket {
+        WsSocket {
+            conn,
+            io,
+            rbuf: Vec::new(),
+            rpos: 0,
+            rend: 0,
+            held: Held::default(),
+            text,
+            peer_close: None,
+            failure: None,
+            read_eof: false,
+            eof: false,
+            fragmenting: false,
+            write_broken: false,
+            discard: false,
+            server: None,
+            resource: None,
+            host: None,
+        }
+    }
+
+    /// The client end on `io`: sends the opening handshake of `handshake`
+    /// (call [`handshake`](WsSocket::handshake) to complete it), or starts
+    /// open without HTTP when `handshake` is `None`. `text` is the type of
+    /// typed sends and receives.
+    pub fn client(io: FdStream, text: bool, config: Config, handshake: Option<&ClientOptions>) -> Result<WsSocket> {
+        let config = Config { streaming: false, control_events: false, ..config };
+        let conn = match handshake {
+            Some(options) => Connection::client(config, options)?,
+            None => Connection::open(Role::Client, config)?,
+        };
+        Ok(WsSocket::new(conn, io, text))
+    }
+
+    /// The server end on `io`: reads the client's opening handshake (call
+    /// [`handshake`](WsSocket::handshake)), or starts open without HTTP
+    /// when `handshake` is `None`.
+    pub fn server(io: FdStream, text: bool, config: Config, handshake: Option<ServerHandshake>) -> Result<WsSocket> {
+        let config = Config { streaming: false, control_events: false, ..config };
+        let conn = match &handshake {
+            Some(h) => Connection::server(
+                config,
+                ServerOptions {
+                    resources: Vec::new(),
+                    protocols: h.protocols.clone(),
+                    headers: h.headers.clone(),
+                    defer: true,
+                },
+            )?,
+            None => Connection::open(Role::Server, config)?,
+        };
+        let mut socket = WsSocket::new(conn, io, text);
+        socket.server = handshake;
+        Ok(socket)
+    }
+
+    /// The underlying stream.
+    pub fn stream(&self) -> &FdStream {
+        &self.io
+    }
+
+    /// Whether typed sends and receives use text.
+    pub fn is_text(&self) -> bool {
+        self.text
+    }
+
+    /// The core connection (state, subprotocol, error).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Server: the resource the client asked for, once the handshake completed.
+    pub fn resource(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
+    /// Server: the client's `Host` value, once the handshake completed.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    /// The peer's close frame, once it arrived: its code (1005 when it had
+    /// none) and reason.
+    pub fn peer_close(&self) -> Option<(u16, &str)> {
+        self.peer_close.as_ref().map(|(c, r)| (*c, r.as_str()))
+    }
+
+    /// Why the connection failed, once it has.
+    pub fn failure(&self) -> Option<Error> {
+        self.failure
+    }
+
+    /// Whether the opening handshake is still under way.
+    pub fn is_connecting(&self) -> bool {
+        matches!(self.conn.state(), State::Connecting | State::Requested) && self.failure.is_none()
+    }
+
+    // ----- the calls -----
+
+    /// Completes the opening handshake (nothing to do once it has).
+    pub fn handshake(&mut self, deadline: Deadline) -> Result<()> {
+        let r = self.drive(deadline, true, |s| !s.is_connecting());
+        match self.failure {
+            // A server's refusal was written as far as the transport took it.
+            Some(e) => Err(e),
+            None => r,
+        }
+    }
+
+    /// Sends a whole message of the socket's type.
+    pub fn send_typed(&mut self, data: &[u8], deadline: Deadline) -> Result<()> {
+        self.send(self.text, false, data, deadline)
+    }
+
+    /// Sends `data` as a text or binary message, or as a piece of one when
+    /// `more` is set (the following calls send the next pieces; the type of
+    /// every piece after the first is ignored).
+    ///
+    /// The message is taken once the bytes queued before it are below the
+    /// send queue limit (`send_queue_bytes`), and is then always sent: if
+    /// the deadline passes while it is being written, the call still
+    /// succeeds and the rest goes out with the next call. The call fails
+    /// with [`Error::Deadline`] only when the message was not taken.
+    pub fn send(&mut self, text: bool, more: bool, data: &[u8], deadline: Deadline) -> Result<()> {
+        self.handshake(deadline)?;
+        self.check_sendable()?;
+        let high_water = usize::try_from(self.conn.config().limits.send_queue_bytes).unwrap_or(usize::MAX);
+        self.drive(deadline, false, |s| s.conn.pending_output().len() < high_water)?;
+        let opcode = match (self.fragmenting, text) {
+            (true, _) => Opcode::Continuation,
+            (false, true) => Opcode::Text,
+            (false, false) => Opcode::Binary,
+        };
+        self.conn.send_frame(opcode, !more, data)?;
+        self.fragmenting = more;
+        match self.drive(deadline, false, |s| s.conn.pending_output().is_empty()) {
+            Ok(()) | Err(Error::Deadline) => self.check_sendable(),
+            r => r,
+        }
+    }
+
+    fn check_sendable(&self) -> Result<()> {
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
+        if self.conn.sender().close_sent() || self.eof {
+            return Err(Error::Closed);
+        }
+        if self.write_broken {
+            return Err(Error::Dropped);
+        }
+        Ok(())
+    }
+
+    /// Writes everything queued.
+    pub fn flush(&mut self, deadline: Deadline) -> Result<()> {
+        self.drive(deadline, false, |s| s.conn.pending_output().is_empty())
+    }
+
+    /// Waits for the next message and reports its size and type without
+    /// taking it.
+    pub fn peek(&mut self, deadline: Deadline) -> Result<(usize, bool)> {
+        self.wait_message(deadline)?;
+        Ok((self.held.rest().len(), self.held.text))
+    }
+
+    /// Receives the next whole message into `buf`. `typed`: the type the
+    /// caller accepts (`Some(true)` text), or `None` for either. A message
+    /// of the other type fails with [`Error::WrongMessageType`], one larger
+    /// than `buf` with [`Error::BufferTooSmall`]; either stays queued.
+    /// After the peer's close frame: [`Error::Closed`].
+    pub fn recv(&mut self, buf: &mut [u8], typed: Option<bool>, deadline: Deadline) -> Result<Received> {
+        self.wait_message(deadline)?;
+        if typed.is_some_and(|t| t != self.held.text) {
+            return Err(Error::WrongMessageType);
+        }
+        let rest = self.held.rest();
+        if rest.len() > buf.len() {
+            return Err(Error::BufferTooSmall);
+        }
+        let (len, text) = (rest.len(), self.held.text);
+        buf[..len].copy_from_slice(rest);
+        self.held.take(len);
+        Ok(Received { len, text, more: false })
+    }
+
+    /// Receives the next piece of a message: up to `buf.len()` bytes of it,
+    /// with `more` set while bytes of the same message remain.
+    pub fn recv_part(&mut self, buf: &mut [u8], deadline: Deadline) -> Result<Received> {
+        self.wait_message(deadline)?;
+        let rest = self.held.rest();
+        let len = rest.len().min(buf.len());
+        buf[..len].copy_from_slice(&rest[..len]);
+        let text = self.held.text;
+        self.held.take(len);
+        Ok(Received { len, text, more: self.held.present })
+    }
+
+    fn wait_message(&mut self, deadline: Deadline) -> Result<()> {
+        self.handshake(deadline)?;
+        self.drive(deadline, true, |s| s.held.present || s.peer_close.is_some() || s.eof)?;
+        if self.held.present {
+            return Ok(());
+        }
+        Err(Error::Closed)
+    }
+
+    /// The closing handshake: sends a close frame with `code` (0: none)
+    /// and `reason` unless one was sent, drops messages that still arrive,
+    /// waits for the peer's close frame, and gives the stream back.
+    ///
+    /// On [`Error::Deadline`] the socket stays usable: call again to
+    /// continue (`code` and `reason` are used only the first time). After
+    /// any other error the stream is in no state for WebSocket.
+    pub fn detach(&mut self, code: u16, reason: &str, deadline: Deadline) -> Result<()> {
+        if let Some(e) = self.failure {
+            self.try_flush();
+            return Err(e);
+        }
+        if self.is_connecting() {
+            return Err(Error::State(c"the opening handshake has not completed"));
+        }
+        if self.conn.state() == State::Open && !self.conn.sender().close_sent() {
+            self.conn.close(code, reason)?;
+        }
+        self.discard = true;
+        self.held = Held::default();
+        self.drive(deadline, true, |s| {
+            s.conn.pending_output().is_empty() && (s.peer_close.is_some() || s.eof || s.conn.state() == State::Closed)
+        })
+    }
+
+    /// Gives the stream back (its descriptors get their old flags).
+    pub fn into_stream(self) -> FdStream {
+        self.io
+    }
+
+    // ----- the engine -----
+
+    /// Reads, feeds, answers and writes until `done` holds, the
+    /// connection fails ([`failure`](WsSocket::failure)), the input ended
+    /// with nothing left to write ([`Error::Closed`]), or the deadline
+    /// passes ([`Error::Deadline`]). Reads only when `want_input`.
+    fn drive(&mut self, deadline: Deadline, want_input: bool, done: impl Fn(&WsSocket) -> bool) -> Result<()> {
+        loop {
+            self.feed_input();
+            self.try_flush();
+            if done(self) {
+                return Ok(());
+            }
+            if let Some(e) = self.failure {
+                return Err(e);
+            }
+            let input_ended = self.read_eof || self.peer_close.is_some();
+            let read = want_input && !input_ended;
+            let write = !self.conn.pending_output().is_empty();
+            if !read && !write {
+                return Err(Error::Closed);
+            }
+            match self.io.wait(read, write, deadline) {
+                Ok(ready) if ready.read => self.read_input(),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Err(Error::Deadline),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Feeds buffered input until a message is held, the peer's close
+    /// frame arrived, the connection failed, or the input is used up; then
+    /// handles an end of file that followed the input.
+    fn feed_input(&mut self) {
+        while self.rpos < self.rend && !self.held.present && self.failure.is_none() && self.peer_close.is_none() {
+            let progress = self.conn.feed(&mut self.rbuf[self.rpos..self.rend]);
+            self.rpos += progress.consumed;
+            let mut request = false;
+            match progress.event {
+                None if progress.consumed == 0 => break,
+                None | Some(Event::Open | Event::Ping(_) | Event::Pong(_)) => {}
+                Some(Event::Message { text, data }) if !self.discard => self.held.set(text, data),
+                Some(Event::Message { .. } | Event::Fragment { .. }) => {}
+                Some(Event::Close { code, reason }) => self.peer_close = Some((code, reason.to_owned())),
+                Some(Event::Error(e)) => self.failure = Some(e),
+                Some(Event::Request) => request = true,
+            }
+            if request {
+                self.on_request();
+            }
+        }
+        if self.rpos == self.rend {
+            self.rpos = 0;
+            self.rend = 0;
+        }
+        let fed = self.rend == 0 || self.failure.is_some() || self.peer_close.is_some();
+        if self.read_eof && fed && !self.eof && self.failure.is_none() {
+            match self.conn.on_eof() {
+                Some(Event::Error(e)) => self.failure = Some(e),
+                _ => self.eof = true,
+            }
+        }
+    }
+
+    /// Server: checks the request against the caller's limits and accepts
+    /// it with the preferred subprotocol, or refuses it.
+    fn on_request(&mut self) {
+        let Some(opts) = self.server.as_ref() else { return };
+        let Some(req) = self.conn.request() else { return };
+        let target = req.target.clone();
+        let host = req.headers.get("host").map(|h| String::from_utf8_lossy(h.trim_ascii()).into_owned());
+        let refusal = if target.len() > opts.max_resource_len {
+            Some(414)
+        } else if host.as_ref().is_some_and(|h| h.len() > opts.max_host_len) {
+            Some(400)
+        } else {
+            None
+        };
+        if let Some(status) = refusal {
+            let _ = self.conn.reject(status);
+            self.failure = Some(Error::BufferTooSmall);
+            return;
+        }
+        let protocol = select_protocol(self.conn.offered_protocols(), &opts.protocols).map(str::to_owned);
+        if let Err(e) = self.conn.accept(protocol.as_deref(), &[]) {
+            self.failure = Some(e);
+            return;
+        }
+        self.resource = Some(target);
+        self.host = host;
+    }
+
+    fn read_input(&mut self) {
+        if self.rbuf.is_empty() {
+            self.rbuf = vec![0; READ_SIZE];
+        }
+        if self.rend == self.rbuf.len() {
+            if self.rpos == 0 {
+                return; // full of input the caller has not taken yet
+            }
+            self.rbuf.copy_within(self.rpos..self.rend, 0);
+            self.rend -= self.rpos;
+            self.rpos = 0;
+        }
+        match self.io.try_read(&mut self.rbuf[self.rend..]) {
+            Ok(0) => self.read_eof = true,
+            Ok(n) => self.rend += n,
+            Err(e) if would_block(&e) => {}
+            Err(e) if dropped_errno(&e) => self.read_eof = true,
+            Err(e) => self.fail(Error::ReadFailed(e.raw_os_error().unwrap_or(0))),
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        if self.failure.is_none() {
+            self.failure = Some(e);
+        }
+    }
+
+    /// Writes what the transport takes without blocking.
+    fn try_flush(&mut self) {
+        if self.write_broken {
+            let n = self.conn.pending_output().len();
+            self.conn.consume(n);
+        }
+        while !self.conn.pending_output().is_empty() {
+            match self.io.try_write(self.conn.pending_output()) {
+                Ok(n) => self.conn.consume(n),
+                Err(e) if would_block(&e) => return,
+                Err(e) => {
+                    // Nothing more can be written: drop what is queued.
+                    let n = self.conn.pending_output().len();
+                    self.conn.consume(n);
+                    if dropped_errno(&e) {
+                        // Reading tells the rest (a close frame may have arrived first).
+                        self.write_broken = true;
+                    } else {
+                        self.fail(Error::WriteFailed(e.raw_os_error().unwrap_or(0)));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
