@@ -24,6 +24,14 @@ fn c_stateless_helpers_follow_the_rfc() {
     run_test_program("helpers");
 }
 
+#[test]
+fn c_attach_api_handshakes_exchanges_and_detaches_with_deadlines() {
+    let src = cbuild::root().join("tests/c/attach.c");
+    let exe = cbuild::compile("attach", &[&src], &[]);
+    let out = cbuild::run_ok(&exe, &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("attach: all checks passed"));
+}
+
 fn run_example(name: &str) -> String {
     let src = cbuild::root().join("c-examples").join(format!("{name}.c"));
     let exe = cbuild::compile(&format!("example_{name}"), &[&src], &[]);
@@ -108,4 +116,64 @@ fn cxx_example_bas_echo_server_compiles() {
 fn c_example_echo_server_compiles() {
     let src = cbuild::root().join("c-examples/echo_server.c");
     cbuild::compile("example_echo_server", &[&src], &[]);
+}
+
+/// A C program running in the background.
+struct Running {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<String>,
+}
+
+/// Starts a C program that prints "listening on port N" first; returns it
+/// and the port. The program must exit by itself.
+fn spawn_listening(exe: &std::path::Path, args: &[&str]) -> (Running, u16) {
+    use std::io::BufRead;
+    let mut child = cbuild::command(exe)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start C program");
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut line).expect("read the port line");
+    let port = line.trim().strip_prefix("listening on port ").and_then(|p| p.parse().ok());
+    let port = port.unwrap_or_else(|| panic!("no port line: {line:?}"));
+    // Keep reading in the background so the program never blocks on stdout.
+    let stdout = std::thread::spawn(move || std::io::read_to_string(out).unwrap_or_default());
+    (Running { child, stdout }, port)
+}
+
+/// Waits (bounded) for a program started by [`spawn_listening`] and returns
+/// the rest of its stdout; fails when it exits with an error.
+fn finish(mut running: Running, secs: u64) -> String {
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = running.child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = running.child.kill();
+            panic!("C program did not exit within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = running.stdout.join().unwrap_or_default();
+    let err = running.child.stderr.take().map(|e| std::io::read_to_string(e).unwrap_or_default()).unwrap_or_default();
+    assert!(status.success(), "exited with {status} (97: valgrind errors):\n{out}\n{err}");
+    out
+}
+
+#[test]
+fn c_examples_attach_client_and_server_echo_and_close_cleanly() {
+    let server = cbuild::compile("example_attach_server", &[&cbuild::root().join("c-examples/attach_server.c")], &[]);
+    let client = cbuild::compile("example_attach_client", &[&cbuild::root().join("c-examples/attach_client.c")], &[]);
+    let (child, port) = spawn_listening(&server, &["0", "1"]);
+    let out = cbuild::run_ok(&client, &[&port.to_string(), "hello", "wörld", ""]);
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.contains("echo: hello\necho: wörld\necho: \nclosed cleanly"), "{out}");
+    let served = finish(child, 60);
+    assert!(served.contains("client connected: resource /echo, host 127.0.0.1:"), "{served}");
+    assert!(served.contains("echoed a text message of 6 bytes"), "{served}");
+    assert!(served.contains("client closed: 1000 \"bye\""), "{served}");
 }
