@@ -1144,7 +1144,7 @@ void ews_server_options_init(struct ews_server_options *opts);
 int ews_server_new(const struct ews_server_options *opts, struct ews_server **out);
 
 /**
- * Listens on `addr`: "127.0.0.1:8080", "[::]:8080" (IPv6 and, where the
+ * Listens on `addr`: `127.0.0.1:8080`, `[::]:8080` (IPv6 and, where the
  * system allows, IPv4), "unix:/path/to/socket". Port 0 picks a free port.
  * Returns the port listened on (0 for a Unix socket). Only before the
  * server runs. Errors: EWS_EINVAL, EWS_EIO (bind failed; see errno),
@@ -1234,7 +1234,7 @@ const char *ews_request_query(struct ews_request *req);
 int ews_request_header(struct ews_request *req, const char *name, const char **value, size_t *len);
 
 /**
- * Writes the client's address ("192.0.2.1:5000", "[2001:db8::1]:5000")
+ * Writes the client's address (`192.0.2.1:5000`, `[2001:db8::1]:5000`)
  * to `buf` (`size` bytes) as a NUL-terminated string and returns its
  * length; 0 and an empty string for a Unix socket. Errors: EWS_EINVAL,
  * EWS_ENOSPC.
@@ -1436,7 +1436,7 @@ int ews_wss_close(struct ews_wss *wss, int status, const char *reason);
 int ews_wss_is_valid(const struct ews_wss *wss);
 
 /**
- * Writes the peer's address ("192.0.2.1:5000", "[2001:db8::1]:5000") to
+ * Writes the peer's address (`192.0.2.1:5000`, `[2001:db8::1]:5000`) to
  * `buf` as a NUL-terminated string and returns its length; 0 and an empty
  * string when unknown (a Unix socket, not connected). Errors: EWS_EINVAL,
  * EWS_ENOSPC. Safe from any thread.

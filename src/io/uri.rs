@@ -24,6 +24,7 @@ use std::ffi::CStr;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::{Error, Result};
+use crate::proto::handshake::target::{FRAGMENT, check_resource, is_unreserved};
 
 /// The port of `ws://` URIs without one.
 pub const WS_DEFAULT_PORT: u16 = 80;
@@ -31,7 +32,6 @@ pub const WS_DEFAULT_PORT: u16 = 80;
 pub const WSS_DEFAULT_PORT: u16 = 443;
 
 const SCHEME: &CStr = c"URI scheme must be ws:// or wss://";
-const FRAGMENT: &CStr = c"a fragment (#) is not allowed in a ws URI (RFC 6455 section 3)";
 const SPACE_OR_CONTROL: &CStr = c"URI contains a space or control character";
 const NON_ASCII: &CStr = c"URI contains a non-ASCII character (percent-encode it)";
 const USERINFO: &CStr = c"userinfo (user@) is not allowed in a ws URI";
@@ -48,8 +48,6 @@ const PORT_DIGITS: &CStr = c"port must be decimal digits";
 const PORT_ZERO: &CStr = c"port 0 is not allowed";
 const PORT_RANGE: &CStr = c"port is larger than 65535";
 const QUERY_WITHOUT_PATH: &CStr = c"query without a path: write ws://host/?query";
-const RESOURCE_CHARS: &CStr = c"resource may contain only RFC 3986 path and query characters";
-const PERCENT: &CStr = c"'%' in a resource must be followed by two hex digits";
 
 /// The parts of a ws:// or wss:// URI, borrowed from the parsed string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,41 +249,10 @@ fn parse_port(text: &str) -> Result<u16> {
     }
 }
 
-/// Checks a path with optional query: RFC 3986 `pchar`s, `/` and `?`, with
-/// well-formed percent-encodings.
-fn check_resource(resource: &str) -> Result<()> {
-    let mut bytes = resource.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'%' => {
-                if !(bytes.next().is_some_and(|h| h.is_ascii_hexdigit())
-                    && bytes.next().is_some_and(|h| h.is_ascii_hexdigit()))
-                {
-                    return Err(Error::Invalid(PERCENT));
-                }
-            }
-            b'#' => return Err(Error::Invalid(FRAGMENT)),
-            b':' | b'@' | b'/' | b'?' => {}
-            b if is_unreserved(b) || is_sub_delim(b) => {}
-            _ => return Err(Error::Invalid(RESOURCE_CHARS)),
-        }
-    }
-    Ok(())
-}
-
-/// RFC 3986 `unreserved`: ALPHA / DIGIT / "-" / "." / "_" / "~".
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-/// RFC 3986 `sub-delims`: "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "=".
-fn is_sub_delim(b: u8) -> bool {
-    matches!(b, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::handshake::target::{PERCENT, RESOURCE_CHARS};
     use proptest::prelude::*;
 
     fn uri(secure: bool, host: &'static str, port: u16, resource: &'static str) -> Uri<'static> {
