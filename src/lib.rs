@@ -6,6 +6,8 @@
 //!
 //! - [`ffi`]: the `extern "C"` boundary: argument checks, handles, panic
 //!   guard and error-code mapping, no protocol logic.
+//! - [`client`]: the URL client: connect, handshake, handlers, a service
+//!   thread or the host's loop, reconnection.
 //! - [`attach`]: WebSocket on a byte stream the host already has, with
 //!   blocking calls bounded by deadlines (libdill's `ws_*` family).
 //! - [`io`]: transports: a file descriptor stream with absolute
@@ -19,6 +21,7 @@
 #![warn(unreachable_pub)]
 
 pub mod attach;
+pub mod client;
 pub mod error;
 pub mod ffi;
 pub mod io;

@@ -97,3 +97,50 @@ pub fn command(peer: Peer, script: &str) -> Command {
         }
     }
 }
+
+/// A server script from tests/interop running in the background: it
+/// printed the port it listens on (127.0.0.1, chosen by the system) and is
+/// killed when this is dropped (every script also exits by itself after a
+/// bounded time).
+pub struct PeerServer {
+    child: std::process::Child,
+    /// The port the script listens on.
+    pub port: u16,
+}
+
+impl PeerServer {
+    /// Starts `script` with `peer`'s interpreter and reads its port line
+    /// (a line holding only the port number).
+    pub fn start(peer: Peer, script: &str, args: &[&str]) -> PeerServer {
+        use std::io::BufRead;
+        let mut child = command(peer, script)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {script}: {e}"));
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut line).expect("read the port line");
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("{script} printed {line:?} instead of its port")
+        });
+        // Drain the rest so the script never blocks writing.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        PeerServer { child, port }
+    }
+
+    /// `ws://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
