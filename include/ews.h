@@ -75,6 +75,36 @@ struct ews_wsscb;
 #define EWS_WS_MORE 4
 
 /**
+ * Not started yet.
+ */
+#define EWS_CLIENT_IDLE 0
+
+/**
+ * Resolving the host, connecting, or in the opening handshake.
+ */
+#define EWS_CLIENT_CONNECTING 1
+
+/**
+ * Open: messages flow.
+ */
+#define EWS_CLIENT_OPEN 2
+
+/**
+ * The closing handshake is under way.
+ */
+#define EWS_CLIENT_CLOSING 3
+
+/**
+ * Waiting to reconnect.
+ */
+#define EWS_CLIENT_WAITING 4
+
+/**
+ * Finished: closed by the host, or failed without reconnection.
+ */
+#define EWS_CLIENT_FINISHED 5
+
+/**
  * The client role: sends masked frames.
  */
 #define EWS_ROLE_CLIENT 0
@@ -390,6 +420,11 @@ struct ews_wsscb;
 #define EWS_LOG_DEBUG 4
 
 /**
+ * A WebSocket client. See ews_client_new().
+ */
+typedef struct ews_client ews_client;
+
+/**
  * A sans-IO WebSocket connection. See ews_conn_new().
  */
 typedef struct ews_conn ews_conn;
@@ -525,6 +560,181 @@ typedef struct ews_attach_options {
      */
     size_t header_count;
 } ews_attach_options;
+
+/**
+ * TLS settings for wss:// URLs (file paths, NULL for none). Accepted now;
+ * wss:// itself is not supported by this build (EWS_ENOTSUP).
+ */
+typedef struct ews_tls_settings {
+    /**
+     * CA certificates (PEM) to verify the server with; NULL: the system's.
+     */
+    const char *ca_file;
+    /**
+     * The client certificate (PEM) to present.
+     */
+    const char *cert_file;
+    /**
+     * The client certificate's private key (PEM).
+     */
+    const char *key_file;
+} ews_tls_settings;
+
+/**
+ * Options of a client. Initialise with ews_client_options_init() and set
+ * what differs; ews copies what it needs in ews_client_new().
+ */
+typedef struct ews_client_options {
+    /**
+     * The limits; `handshake_timeout_ms` bounds the opening handshake,
+     * `close_timeout_ms` the closing one.
+     */
+    struct ews_limits limits;
+    /**
+     * Milliseconds for name resolution and the TCP connect together
+     * (default 10000; 0: no limit).
+     */
+    uint32_t connect_timeout_ms;
+    /**
+     * Send a ping after this many milliseconds without receiving anything
+     * (0, the default: no keepalive).
+     */
+    uint32_t keepalive_interval_ms;
+    /**
+     * Drop the connection when nothing arrives this many milliseconds
+     * after a keepalive ping (0: the interval).
+     */
+    uint32_t keepalive_timeout_ms;
+    /**
+     * Non-zero: deliver messages in pieces as they arrive (nothing is
+     * buffered; see ews_client_receive_fn).
+     */
+    int streaming;
+    /**
+     * The Origin value, or NULL.
+     */
+    const char *origin;
+    /**
+     * The subprotocols to offer, in order of preference.
+     */
+    const char *const *protocols;
+    /**
+     * The number of entries in `protocols`.
+     */
+    size_t protocol_count;
+    /**
+     * Extra request header fields (Authorization, Cookie, ...).
+     */
+    const struct ews_header *headers;
+    /**
+     * The number of entries in `headers`.
+     */
+    size_t header_count;
+    /**
+     * Non-zero: reconnect after losing the connection (or failing to make
+     * it) until ews_client_close(), waiting `reconnect_min_ms`, doubled
+     * after each failed attempt up to `reconnect_max_ms`, jittered.
+     */
+    int reconnect;
+    /**
+     * The first delay before reconnecting (default 500 ms).
+     */
+    uint32_t reconnect_min_ms;
+    /**
+     * The longest delay (default 30000 ms).
+     */
+    uint32_t reconnect_max_ms;
+    /**
+     * Attempts in a row before giving up (0, the default: never).
+     */
+    uint32_t reconnect_max_attempts;
+    /**
+     * TLS settings for wss://.
+     */
+    struct ews_tls_settings tls;
+} ews_client_options;
+
+/**
+ * The opening handshake completed: ews_client_send() works from now on.
+ */
+typedef void (*ews_client_established_fn)(void *user, struct ews_client *client);
+
+/**
+ * A message arrived: `data`/`len` (borrowed for the call; not
+ * NUL-terminated), `is_text` 1 for text (valid UTF-8). Whole messages
+ * come with `first` and `last` both 1; in streaming mode a message comes
+ * in pieces as it arrives, the first with `first` 1, the last with `last` 1.
+ */
+typedef void (*ews_client_receive_fn)(void *user,
+                                      struct ews_client *client,
+                                      const void *data,
+                                      size_t len,
+                                      int is_text,
+                                      int first,
+                                      int last);
+
+/**
+ * An established connection ended. `clean` 1: after the closing
+ * handshake, `code` is the peer's close code (1005 when it sent none) and
+ * `reason` its reason. `clean` 0: the connection failed or dropped, `code`
+ * is the close code ews sent (1002, 1007, 1009) or 1006, and `reason`
+ * says why ("connection dropped without a close frame", "read failed",
+ * "keepalive pong timed out", ...). `reason` is NUL-terminated and
+ * borrowed for the call. Called once per established connection.
+ */
+typedef void (*ews_client_closed_fn)(void *user,
+                                     struct ews_client *client,
+                                     int code,
+                                     const char *reason,
+                                     int clean);
+
+/**
+ * An attempt to connect failed before the connection was established.
+ * `error` is the EWS_E* code and `reason` a static string naming the
+ * failure: "name resolution failed" (EWS_ERESOLVE), "connection refused"
+ * (EWS_ECONNREFUSED), "connection timed out" and "handshake timed out"
+ * (EWS_ETIMEDOUT), "connect failed", "read failed", "write failed"
+ * (EWS_EIO), "Peer hung up", "HS: ws upgrade response not 101",
+ * "HS: UPGRADE missing", "HS: Upgrade to something other than websocket",
+ * "HS: CONNECTION missing", "HS: CONNECTION malformed", "HS: ACCEPT
+ * missing", "HS: Accept hash wrong", "HS: PROTOCOL malformed", "HS: Cannot
+ * match protocol", "HS: EXT: unknown ext", "HS: response malformed", "HS:
+ * response headers too large" (EWS_EHANDSHAKE).
+ */
+typedef void (*ews_client_error_fn)(void *user,
+                                    struct ews_client *client,
+                                    int error,
+                                    const char *reason);
+
+/**
+ * What a client reports, and to whom. Every callback may be NULL. They
+ * run on the thread servicing the client (its service thread, or the
+ * thread calling ews_client_service()) and may call ews_client_send(),
+ * ews_client_close() and ews_client_free() on their client; freeing
+ * takes effect when the callback returns, and no callback follows it.
+ */
+typedef struct ews_client_handlers {
+    /**
+     * The opening handshake completed.
+     */
+    ews_client_established_fn established;
+    /**
+     * A message (or, in streaming mode, a piece of one).
+     */
+    ews_client_receive_fn receive;
+    /**
+     * An established connection ended.
+     */
+    ews_client_closed_fn closed;
+    /**
+     * An attempt to connect failed.
+     */
+    ews_client_error_fn connection_error;
+    /**
+     * Passed to every callback.
+     */
+    void *user;
+} ews_client_handlers;
 
 /**
  * Options of a sans-IO connection. Initialise with ews_conn_options_init()
@@ -1140,6 +1350,140 @@ const char *ews_sock_error_detail(const struct ews_sock *sock);
  * the caller's. NULL is ignored; do not free twice.
  */
 void ews_sock_free(struct ews_sock *sock);
+
+/**
+ * Fills `opts` with the defaults: default limits, 10 s connect timeout,
+ * no keepalive, whole messages, no origin, subprotocols or extra headers,
+ * no reconnection (500 ms to 30 s when turned on, no attempt limit), no
+ * TLS files.
+ */
+void ews_client_options_init(struct ews_client_options *opts);
+
+/**
+ * Creates a client for `url`: ws://host[:port][/path][?query], the host a
+ * name, an IPv4 address or an IPv6 address in brackets, the port 80 by
+ * default. Nothing happens until ews_client_start() (a service thread
+ * runs the client) or ews_client_connect() (the host runs it with
+ * ews_client_service()).
+ *
+ * `handlers` is copied (NULL: no callbacks); its user pointer is passed
+ * back as is. `opts` may be NULL for the defaults. On success writes the
+ * client to `*out` (free it with ews_client_free()) and returns 0.
+ * Errors: EWS_EINVAL (NULL `url` or `out`, a URL that is not a valid
+ * ws:// URL, invalid options), EWS_ENOTSUP (wss://: TLS is not supported
+ * by this build), EWS_EIO (no event loop could be made).
+ */
+int ews_client_new(const char *url,
+                   const struct ews_client_handlers *handlers,
+                   const struct ews_client_options *opts,
+                   struct ews_client **out);
+
+/**
+ * Standalone mode: starts a service thread that connects and runs the
+ * client until it is finished (closed, or failed without reconnection);
+ * the callbacks run on that thread. Wait for it with ews_client_join().
+ * Errors: EWS_EINVAL (NULL), EWS_ESTATE (started already), EWS_EIO (no
+ * thread).
+ */
+int ews_client_start(struct ews_client *client);
+
+/**
+ * Waits until the service thread started by ews_client_start() has
+ * finished, that is until the client was closed (ews_client_close()) and
+ * its closing handshake is over, or it failed and does not reconnect.
+ * Returns 0. Errors: EWS_EINVAL (NULL), EWS_ESTATE (not started with
+ * ews_client_start(), or called from a callback).
+ */
+int ews_client_join(struct ews_client *client);
+
+/**
+ * Host-driven mode: starts connecting (a name is resolved on a helper
+ * thread, so this does not block). Then call ews_client_service() until
+ * it returns 0. Errors: EWS_EINVAL, EWS_ESTATE (started already).
+ */
+int ews_client_connect(struct ews_client *client);
+
+/**
+ * Host-driven mode: does what is ready (reading, callbacks, writing,
+ * timers), first waiting up to `timeout_ms` when nothing is (0: do not
+ * wait; -1: wait until something happens). Returns 1 while the client
+ * runs, 0 once it is finished. To run it from an event loop, poll
+ * ews_client_fd() for readability with a timeout until
+ * ews_client_next_deadline() and call this with 0.
+ * Errors: EWS_EINVAL (NULL), EWS_ESTATE (a service thread runs the
+ * client, or called from a callback).
+ */
+int ews_client_service(struct ews_client *client, int timeout_ms);
+
+/**
+ * Host-driven mode: a descriptor that becomes readable when the client
+ * needs ews_client_service(); do not read it, only poll it. Valid until
+ * the client is freed. EWS_EINVAL for NULL.
+ */
+int ews_client_fd(const struct ews_client *client);
+
+/**
+ * Host-driven mode: when ews_client_service() is due even if
+ * ews_client_fd() stays quiet (a timer), on the ews_now() clock; -1 when
+ * nothing is timed (and for NULL). Read it after each service call.
+ */
+int64_t ews_client_next_deadline(const struct ews_client *client);
+
+/**
+ * Queues a message: `len` bytes of `data`, text (`is_text` non-zero;
+ * must be UTF-8) or binary. `data` is copied. Safe from any thread,
+ * callbacks included. Returns 0. Errors: EWS_EINVAL (NULL `client`, NULL
+ * `data` with a length, text not UTF-8), EWS_ESTATE (not open),
+ * EWS_EAGAIN (the bytes still queued reached `limits.send_queue_bytes`:
+ * try again later; a message is taken whole whenever the queue is below
+ * that).
+ */
+int ews_client_send(struct ews_client *client, const void *data, size_t len, int is_text);
+
+/**
+ * Queues a ping with up to 125 bytes of payload (the pong is absorbed).
+ * Safe from any thread. Errors: EWS_EINVAL, EWS_ESTATE (not open).
+ */
+int ews_client_ping(struct ews_client *client, const void *data, size_t len);
+
+/**
+ * Closes the client and turns reconnection off. When open, starts the
+ * closing handshake with `code` (0: no code; otherwise 1000-1003,
+ * 1007-1014 or 3000-4999) and `reason` (NULL or at most 123 bytes of
+ * UTF-8); the closed callback follows when it is over. Otherwise the
+ * attempt under way (or the wait to reconnect) is abandoned without a
+ * callback. Either way the client then finishes (ews_client_join()
+ * returns, ews_client_service() returns 0). Safe from any thread,
+ * callbacks included; closing again is harmless. Returns 0. Errors:
+ * EWS_EINVAL (NULL, a code or reason that may not be sent).
+ */
+int ews_client_close(struct ews_client *client, int code, const char *reason);
+
+/**
+ * Where the client stands (EWS_CLIENT_*), or EWS_EINVAL for NULL. Safe
+ * from any thread.
+ */
+int ews_client_state(const struct ews_client *client);
+
+/**
+ * Copies the subprotocol the server chose for the current connection,
+ * NUL-terminated, into `buf` (`size` bytes) and returns its length; 0
+ * when there is none (or no connection). Safe from any thread. Errors:
+ * EWS_EINVAL (NULL client, NULL `buf` with a size), EWS_ENOSPC (it does
+ * not fit; nothing written).
+ */
+int ews_client_subprotocol(const struct ews_client *client, char *buf, size_t size);
+
+/**
+ * Frees a client. A connection still open is dropped without a closing
+ * handshake (close first and wait for the closed callback, or for
+ * ews_client_join(), for a clean end); no callback runs afterwards. From
+ * another thread than the service thread this waits for the service
+ * thread to end. May be called from the client's own callbacks: the
+ * client is released when the callback returns. NULL is ignored; do not
+ * free twice.
+ */
+void ews_client_free(struct ews_client *client);
 
 /**
  * Fills `opts` with the defaults: default limits, no streaming, no

@@ -10,6 +10,7 @@
 #![allow(non_camel_case_types, clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod attach;
+pub mod client;
 pub mod conn;
 pub mod errors;
 pub mod helpers;
