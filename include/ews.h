@@ -1360,7 +1360,7 @@ void ews_sock_free(struct ews_sock *sock);
 void ews_client_options_init(struct ews_client_options *opts);
 
 /**
- * Creates a client for `url`: ws://host[:port][/path][?query], the host a
+ * Creates a client for `url`: `ws://host[:port][/path][?query]`, the host a
  * name, an IPv4 address or an IPv6 address in brackets, the port 80 by
  * default. Nothing happens until ews_client_start() (a service thread
  * runs the client) or ews_client_connect() (the host runs it with

@@ -2,6 +2,7 @@
 //! run (under valgrind when it is installed).
 
 mod cbuild;
+mod peers;
 
 fn run_test_program(name: &str) {
     let src = cbuild::root().join("tests/c").join(format!("{name}.c"));
@@ -176,4 +177,103 @@ fn c_examples_attach_client_and_server_echo_and_close_cleanly() {
     assert!(served.contains("client connected: resource /echo, host 127.0.0.1:"), "{served}");
     assert!(served.contains("echoed a text message of 6 bytes"), "{served}");
     assert!(served.contains("client closed: 1000 \"bye\""), "{served}");
+}
+
+/// The lines a child writes to stdout, read on a thread.
+struct Lines {
+    rx: std::sync::mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Lines {
+    fn of(out: std::process::ChildStdout) -> Lines {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines { rx, seen: String::new() }
+    }
+
+    /// Waits up to 30 s for a line containing `want`.
+    fn until(&mut self, want: &str, child: &mut std::process::Child) {
+        let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = limit.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.contains(want) {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let status = child.wait();
+                    let err = child.stderr.take().map(|e| std::io::read_to_string(e).unwrap_or_default());
+                    panic!("no line with {want:?} ({e}; {status:?}):\n{}\n{}", self.seen, err.unwrap_or_default());
+                }
+            }
+        }
+    }
+}
+
+fn example_client_talks_to(peer: peers::Peer, script: &str) {
+    use std::io::Write;
+    if !peers::require(peer) {
+        return;
+    }
+    let server = peers::PeerServer::start(peer, script, &["--lifetime", "60"]);
+    // One executable per test: the tests run in parallel.
+    let name = format!("example_client_{peer:?}");
+    let exe = cbuild::compile(&name, &[&cbuild::root().join("c-examples/client.c")], &[]);
+    let mut child = cbuild::command(&exe)
+        .arg(server.url("/echo"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the client example");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = Lines::of(child.stdout.take().expect("stdout"));
+    lines.until("connected", &mut child);
+    for line in ["hello", "gr\u{fc}\u{df}e aus K\u{f6}ln", "a third line"] {
+        writeln!(stdin, "{line}").unwrap();
+        lines.until(&format!("< {line}"), &mut child);
+    }
+    drop(stdin); // end of input: the client closes
+    lines.until("closed: 1000", &mut child);
+    let status = child.wait().expect("wait for the client");
+    let err = std::io::read_to_string(child.stderr.take().unwrap()).unwrap_or_default();
+    assert!(status.success(), "client exited with {status} (97: valgrind errors):\n{}\n{err}", lines.seen);
+    assert!(lines.seen.contains("(clean)"), "{}", lines.seen);
+}
+
+#[test]
+fn c_example_client_sends_stdin_lines_to_python_and_closes_cleanly() {
+    example_client_talks_to(peers::Peer::Python, "py_echo_server.py");
+}
+
+#[test]
+fn c_example_client_sends_stdin_lines_to_node_and_closes_cleanly() {
+    example_client_talks_to(peers::Peer::Node, "node_echo_server.js");
+}
+
+#[test]
+fn c_client_api_runs_standalone_and_host_driven_and_names_every_failure() {
+    if !peers::require(peers::Peer::Python) {
+        return;
+    }
+    let echo = peers::PeerServer::start(peers::Peer::Python, "py_echo_server.py", &["--lifetime", "120"]);
+    let raw = peers::PeerServer::start(peers::Peer::Python, "raw_server.py", &["--lifetime", "120"]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let src = cbuild::root().join("tests/c/client_api.c");
+    let exe = cbuild::compile("client_api", &[&src], &["-pthread"]);
+    let out = cbuild::run_ok(&exe, &[&echo.port.to_string(), &raw.port.to_string(), &closed.to_string()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("client_api: all checks passed"));
 }

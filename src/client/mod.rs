@@ -30,6 +30,8 @@ use mio::{Poll, Token, Waker};
 
 use crate::error::{Error, Result};
 use crate::io::uri;
+use crate::proto::close::encode_close_payload;
+use crate::proto::frame::MAX_CONTROL_PAYLOAD;
 use crate::proto::handshake::client::ClientOptions;
 use crate::proto::{Config, Role, Sender};
 use engine::Engine;
@@ -342,6 +344,8 @@ impl Client {
     /// and turns reconnection off. The handler's `closed` follows for an
     /// open connection. Safe from any thread; closing twice is harmless.
     pub fn close(&self, code: u16, reason: &str) -> Result<()> {
+        // The code and reason are checked even when no frame is sent.
+        encode_close_payload(code, reason, &mut [0u8; MAX_CONTROL_PAYLOAD])?;
         {
             let mut tx = lock(&self.inner.tx);
             if tx.sender.is_open() {

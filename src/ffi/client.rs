@@ -275,7 +275,7 @@ fn options(o: &ews_client_options) -> Result<Options, c_int> {
     })
 }
 
-/// Creates a client for `url`: ws://host[:port][/path][?query], the host a
+/// Creates a client for `url`: `ws://host[:port][/path][?query]`, the host a
 /// name, an IPv4 address or an IPv6 address in brackets, the port 80 by
 /// default. Nothing happens until ews_client_start() (a service thread
 /// runs the client) or ews_client_connect() (the host runs it with
