@@ -1410,8 +1410,8 @@ int ews_client_connect(struct ews_client *client);
  * runs, 0 once it is finished. To run it from an event loop, poll
  * ews_client_fd() for readability with a timeout until
  * ews_client_next_deadline() and call this with 0.
- * Errors: EWS_EINVAL (NULL), EWS_ESTATE (a service thread runs the
- * client, or called from a callback).
+ * Errors: EWS_EINVAL (NULL), EWS_ESTATE (ews_client_connect() was not
+ * called, a service thread runs the client, or called from a callback).
  */
 int ews_client_service(struct ews_client *client, int timeout_ms);
 

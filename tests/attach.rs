@@ -504,3 +504,47 @@ fn no_http_sockets_are_open_at_once() {
     let mut buf = [0u8; 4];
     assert_eq!(s.recv(&mut buf, Some(false), soon()).unwrap().len, 2);
 }
+
+#[test]
+fn attach_without_deadline_waits_for_a_slow_server() {
+    let (a, b) = pair();
+    let server = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(100));
+        let mut s = WsSocket::server(stream_of(&b), true, Config::default(), Some(server_handshake())).unwrap();
+        s.handshake(soon()).unwrap();
+        (s, b)
+    });
+    let mut c = WsSocket::client(stream_of(&a), true, Config::default(), Some(&client_options())).unwrap();
+    c.handshake(Deadline::NEVER).unwrap();
+    assert!(!c.is_connecting());
+    let _ = server.join().unwrap();
+}
+
+#[test]
+fn send_without_deadline_returns_once_everything_is_written() {
+    let (mut c, mut s, _a, _b) = connected_with(false, Config { limits: big_limits(), ..Config::default() });
+    let reader = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(100));
+        let mut buf = vec![0u8; 9 << 20];
+        let got = s.recv(&mut buf, None, soon()).unwrap();
+        assert_eq!(got.len, 8 << 20);
+        s
+    });
+    c.send_typed(&vec![3u8; 8 << 20], Deadline::NEVER).unwrap();
+    assert!(c.connection().pending_output().is_empty());
+    reader.join().unwrap();
+}
+
+#[test]
+fn detach_without_deadline_waits_for_the_peers_close_frame() {
+    let (mut c, mut s, _a, _b) = connected(true);
+    let server = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(100));
+        let mut buf = [0u8; 8];
+        assert_eq!(s.recv(&mut buf, None, soon()), Err(Error::Closed));
+        s.detach(0, "", soon()).unwrap();
+    });
+    c.detach(1000, "", Deadline::NEVER).unwrap();
+    assert_eq!(c.peer_close().map(|(code, _)| code), Some(1000));
+    server.join().unwrap();
+}

@@ -173,8 +173,10 @@ fn a_refused_connection_is_reported_as_such() {
 
 #[test]
 fn an_unresolvable_name_is_reported_as_such() {
-    let (client, events) = started("ws://name.invalid/", Options::default());
-    assert_eq!(events.next(), Ev::Error(Error::Resolve, "name resolution failed".into()));
+    // `.invalid` never resolves (RFC 6761); a slow resolver gets time.
+    let options = Options { connect_timeout_ms: 30_000, ..Options::default() };
+    let (client, events) = started("ws://name.invalid/", options);
+    assert_eq!(events.next_within(Duration::from_secs(40)), Ev::Error(Error::Resolve, "name resolution failed".into()));
     client.join().unwrap();
 }
 
@@ -411,4 +413,90 @@ impl Drop for ListenZero {
         // SAFETY: the descriptor is ours.
         unsafe { libc::close(self.fd) };
     }
+}
+
+/// Accepts one connection, does the handshake, then neither reads nor
+/// writes for `hold_ms` (no pongs, no close frame).
+fn deaf_server(hold_ms: u64) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let io = FdStream::attach(tcp.as_raw_fd(), tcp.as_raw_fd()).unwrap();
+        let hs = ServerHandshake { max_resource_len: 100, max_host_len: 100, ..ServerHandshake::default() };
+        let mut ws = WsSocket::server(io, true, Config::default(), Some(hs)).unwrap();
+        ws.handshake(soon()).unwrap();
+        thread::sleep(Duration::from_millis(hold_ms));
+    });
+    port
+}
+
+#[test]
+fn keepalive_drops_a_server_that_stops_answering() {
+    let port = deaf_server(3000);
+    let config = Config { keepalive_interval_ms: 100, keepalive_timeout_ms: 150, ..Config::default() };
+    let (client, events) = started(&format!("ws://127.0.0.1:{port}/"), Options { config, ..Options::default() });
+    assert_eq!(events.next(), Ev::Established);
+    let start = Instant::now();
+    assert_eq!(events.next(), Ev::Closed(1006, "keepalive pong timed out".into(), false));
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    client.join().unwrap();
+}
+
+#[test]
+fn a_server_that_never_answers_the_close_frame_is_dropped_after_the_close_timeout() {
+    let port = deaf_server(3000);
+    let limits = Limits { close_timeout_ms: 200, ..Limits::default() };
+    let options = Options { config: Config { limits, ..Config::default() }, ..Options::default() };
+    let (client, events) = started(&format!("ws://127.0.0.1:{port}/"), options);
+    assert_eq!(events.next(), Ev::Established);
+    let start = Instant::now();
+    client.close(1000, "").unwrap();
+    assert_eq!(events.next(), Ev::Closed(1006, "close handshake timed out".into(), false));
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    client.join().unwrap();
+}
+
+#[test]
+fn service_needs_connect_first_and_returns_at_once_when_finished() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (handler, events) = Recorder::new();
+    let client = Client::new(&format!("ws://127.0.0.1:{port}/"), Options::default(), Box::new(handler)).unwrap();
+    assert!(matches!(client.service(0), Err(Error::State(_))));
+    client.connect().unwrap();
+    let start = Instant::now();
+    while client.service(50).unwrap() {
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+    assert_eq!(events.next(), Ev::Error(Error::ConnectionRefused, "connection refused".into()));
+    let start = Instant::now();
+    assert!(!client.service(-1).unwrap());
+    assert!(start.elapsed() < Duration::from_millis(500));
+    assert!(client.next_deadline().is_none());
+}
+
+#[test]
+fn the_client_logs_through_the_library_log() {
+    use std::sync::{Arc, Mutex};
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    ews::log::set(
+        ews::log::Level::Info,
+        Some(Arc::new(move |_, line: &str| sink.lock().unwrap().push(line.to_owned()))),
+    );
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (client, events) = started(&format!("ws://127.0.0.1:{port}/logged"), Options::default());
+    assert_eq!(events.next(), Ev::Error(Error::ConnectionRefused, "connection refused".into()));
+    client.join().unwrap();
+    ews::log::set(ews::log::Level::Off, None);
+    let lines = lines.lock().unwrap();
+    let want = format!("client: connecting to 127.0.0.1:{port}");
+    assert!(lines.iter().any(|l| l == &want), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "client: connection error: connection refused"), "{lines:?}");
 }

@@ -13,6 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::io::stream::{Deadline, FdStream, would_block};
+use crate::log::log;
 use crate::proto::handshake::client::ClientOptions;
 use crate::proto::handshake::server::select_protocol;
 use crate::proto::{Config, Connection, Event, Opcode, Role, ServerOptions, State};
@@ -398,14 +399,18 @@ impl WsSocket {
             let progress = self.conn.feed(&mut self.rbuf[self.rpos..self.rend]);
             self.rpos += progress.consumed;
             let mut request = false;
+            let mut failed = None;
             match progress.event {
                 None if progress.consumed == 0 => break,
                 None | Some(Event::Open | Event::Ping(_) | Event::Pong(_)) => {}
                 Some(Event::Message { text, data }) if !self.discard => self.held.set(text, data),
                 Some(Event::Message { .. } | Event::Fragment { .. }) => {}
                 Some(Event::Close { code, reason }) => self.peer_close = Some((code, reason.to_owned())),
-                Some(Event::Error(e)) => self.failure = Some(e),
+                Some(Event::Error(e)) => failed = Some(e),
                 Some(Event::Request) => request = true,
+            }
+            if let Some(e) = failed {
+                self.fail(e);
             }
             if request {
                 self.on_request();
@@ -418,7 +423,7 @@ impl WsSocket {
         let fed = self.rend == 0 || self.failure.is_some() || self.peer_close.is_some();
         if self.read_eof && fed && !self.eof && self.failure.is_none() {
             match self.conn.on_eof() {
-                Some(Event::Error(e)) => self.failure = Some(e),
+                Some(Event::Error(e)) => self.fail(e),
                 _ => self.eof = true,
             }
         }
@@ -440,12 +445,13 @@ impl WsSocket {
         };
         if let Some(status) = refusal {
             let _ = self.conn.reject(status);
-            self.failure = Some(Error::BufferTooSmall);
+            log!(Warn, "attach: refused a request with {status}: its resource or host is longer than the buffer");
+            self.fail(Error::BufferTooSmall);
             return;
         }
         let protocol = select_protocol(self.conn.offered_protocols(), &opts.protocols).map(str::to_owned);
         if let Err(e) = self.conn.accept(protocol.as_deref(), &[]) {
-            self.failure = Some(e);
+            self.fail(e);
             return;
         }
         self.resource = Some(target);
@@ -473,8 +479,15 @@ impl WsSocket {
         }
     }
 
+    /// Records the first failure (and logs it: an attach call that fails
+    /// hands out no socket to ask).
     fn fail(&mut self, e: Error) {
         if self.failure.is_none() {
+            let role = if self.conn.role() == Role::Client { "client" } else { "server" };
+            match self.conn.state() {
+                State::Connecting | State::Requested => log!(Warn, "attach: {role} handshake failed: {e}"),
+                _ => log!(Info, "attach: {role} connection failed: {e}"),
+            }
             self.failure = Some(e);
         }
     }

@@ -113,6 +113,11 @@ impl Engine {
         }
     }
 
+    /// Whether the client was not started yet.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Idle)
+    }
+
     /// Starts the first attempt.
     pub(crate) fn begin(&mut self, client: &Client) -> crate::Result<()> {
         if !matches!(self.phase, Phase::Idle) {
@@ -126,8 +131,10 @@ impl Engine {
     /// One step: waits up to `timeout_ms` (negative: no limit) unless work
     /// is ready, then does what is due. Returns whether the client runs on.
     pub(crate) fn service(&mut self, client: &Client, timeout_ms: i64) -> bool {
-        if matches!(self.phase, Phase::Idle) {
-            return true;
+        match self.phase {
+            Phase::Idle => return true,
+            Phase::Finished => return false,
+            _ => {}
         }
         if client.stopped() {
             self.finish(client);

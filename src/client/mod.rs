@@ -283,6 +283,9 @@ impl Client {
             return Err(Error::State(c"not from a handler"));
         }
         let mut engine = lock(&self.inner.engine);
+        if engine.is_idle() {
+            return Err(Error::State(c"the client was not started: call connect() first"));
+        }
         let prev = SERVICING.with(|s| s.replace(Arc::as_ptr(&self.inner)));
         let running = engine.service(self, timeout_ms);
         SERVICING.with(|s| s.set(prev));

@@ -376,8 +376,8 @@ pub extern "C" fn ews_client_connect(client: *mut ews_client) -> c_int {
 /// runs, 0 once it is finished. To run it from an event loop, poll
 /// ews_client_fd() for readability with a timeout until
 /// ews_client_next_deadline() and call this with 0.
-/// Errors: EWS_EINVAL (NULL), EWS_ESTATE (a service thread runs the
-/// client, or called from a callback).
+/// Errors: EWS_EINVAL (NULL), EWS_ESTATE (ews_client_connect() was not
+/// called, a service thread runs the client, or called from a callback).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_client_service(client: *mut ews_client, timeout_ms: c_int) -> c_int {
     guard(EWS_EPANIC, || {
