@@ -25,10 +25,9 @@ pub fn dir() -> PathBuf {
 
 fn available(peer: Peer) -> bool {
     match peer {
-        Peer::Python => Command::new("python3")
-            .args(["-c", "import websockets"])
-            .output()
-            .is_ok_and(|o| o.status.success()),
+        Peer::Python => {
+            Command::new("python3").args(["-c", "import websockets"]).output().is_ok_and(|o| o.status.success())
+        }
         Peer::Node => {
             dir().join("node_modules/ws/package.json").exists()
                 && Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())
