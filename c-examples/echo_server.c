@@ -8,51 +8,39 @@
  * suite, so it is strict: anything RFC 6455 forbids fails the connection
  * with the right close code. Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
  *
- * The per-connection object embeds the callback struct, so each callback
- * casts its first argument back to the object (the Barracuda pattern).
+ * An echo needs no state per connection, so every connection shares one
+ * callback struct and the server holds nothing else per connection. (A
+ * host that keeps per-connection state embeds the struct in its own
+ * object and casts the first argument back: see chat_server.c.)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ews.h"
 
-typedef struct connection {
-    ews_wsscb cb; /* first, so that an ews_wsscb * is a connection * */
-    ews_wss *wss;
-    unsigned long messages;
-} connection;
-
 static ews_server *server;
 
 static void on_frame(ews_wsscb *cb, ews_wss *wss, const void *data, size_t len, int is_text) {
-    connection *c = (connection *)cb;
-    c->messages++;
+    (void)cb;
     ews_wss_write(wss, data, len, is_text);
 }
 
 static void on_close(ews_wsscb *cb, ews_wss *wss, int status) {
-    connection *c = (connection *)cb;
+    (void)cb;
     (void)status;
     ews_wss_free(wss); /* allowed inside the callback: torn down after it */
-    free(c);
 }
 
+static ews_wsscb callbacks = {on_frame, on_close, NULL, NULL};
+
 static void serve(void *user, ews_request *req) {
-    connection *c = calloc(1, sizeof *c);
+    ews_wss *wss = NULL;
     (void)user;
-    if (!c) {
-        ews_request_respond(req, 503, "text/plain", "out of memory\n", 14);
-        return;
-    }
-    c->cb.frame = on_frame;
-    c->cb.close = on_close;
-    if (ews_wss_new(&c->cb, 0, 0, &c->wss) != EWS_OK || ews_wss_upgrade(c->wss, req) != EWS_OK) {
+    if (ews_wss_new(&callbacks, 0, 0, &wss) != EWS_OK || ews_wss_upgrade(wss, req) != EWS_OK) {
         /* Not a valid WebSocket handshake: ews has answered with the HTTP error. */
-        ews_wss_free(c->wss);
-        free(c);
+        ews_wss_free(wss);
     }
 }
 

@@ -357,5 +357,12 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<std::io::Error> for Error {
+    /// A transport error, keeping its `errno` (0 when it has none).
+    fn from(e: std::io::Error) -> Error {
+        Error::Io(e.raw_os_error().unwrap_or(0))
+    }
+}
+
 /// The result type of the protocol core.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -57,7 +57,8 @@ fn c_example_custom_transport_echoes_and_closes() {
 }
 
 fn run_server_test(name: &str) {
-    let src = cbuild::root().join("tests/c").join(format!("{name}.c"));
+    let c = cbuild::root().join("tests/c").join(format!("{name}.c"));
+    let src = if c.exists() { c } else { cbuild::root().join("tests/c").join(format!("{name}.cpp")) };
     let exe = cbuild::compile(name, &[&src], &["-D_POSIX_C_SOURCE=200809L", "-pthread"]);
     cbuild::run_ok(&exe, &[]);
 }
@@ -70,4 +71,41 @@ fn c_server_callbacks_may_write_close_and_free_their_connection() {
 #[test]
 fn c_server_close_from_another_thread_while_eight_threads_write() {
     run_server_test("server_threads");
+}
+
+#[test]
+fn c_server_send_queue_bounds_a_slow_reader() {
+    run_server_test("server_slow_reader");
+}
+
+#[test]
+fn c_server_runs_a_thousand_concurrent_connections() {
+    run_server_test("server_many");
+}
+
+#[test]
+fn c_server_takes_over_sockets_from_the_hosts_http_server() {
+    run_server_test("server_adopt");
+}
+
+#[test]
+fn cxx_barracuda_style_class_echoes_and_deletes_itself() {
+    run_server_test("bas_compat");
+}
+
+#[test]
+fn c_barracuda_names_map_onto_the_server() {
+    run_server_test("bas_compat_c");
+}
+
+#[test]
+fn cxx_example_bas_echo_server_compiles() {
+    let src = cbuild::root().join("c-examples/bas_echo_server.cpp");
+    cbuild::compile("example_bas_echo_server", &[&src], &[]);
+}
+
+#[test]
+fn c_example_echo_server_compiles() {
+    let src = cbuild::root().join("c-examples/echo_server.c");
+    cbuild::compile("example_echo_server", &[&src], &[]);
 }

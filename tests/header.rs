@@ -46,8 +46,12 @@ fn version_macros_match_cargo_toml() {
 fn syntax_check(compiler: &str, lang: &str, flags: &[&str]) {
     let dir = cbuild::out_dir();
     let src = dir.join(format!("header_check.{lang}"));
-    std::fs::write(&src, "#include \"ews.h\"\n#include \"ews.h\"\nint main(void) { return ews_version() ? 0 : 1; }\n")
-        .unwrap();
+    std::fs::write(
+        &src,
+        "#include \"ews.h\"\n#include \"ews.h\"\n#include \"ews_bas.h\"\n#include \"ews_bas.h\"\n\
+         int main(void) { return ews_version() ? 0 : 1; }\n",
+    )
+    .unwrap();
     let out = Command::new(compiler)
         .args(flags)
         .arg("-fsyntax-only")
@@ -60,12 +64,12 @@ fn syntax_check(compiler: &str, lang: &str, flags: &[&str]) {
 }
 
 #[test]
-fn header_compiles_as_pedantic_c99() {
+fn headers_compile_as_pedantic_c99() {
     syntax_check("cc", "c", cbuild::C_FLAGS);
 }
 
 #[test]
-fn header_compiles_as_cxx() {
+fn headers_compile_as_cxx() {
     syntax_check("c++", "cpp", &["-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]);
 }
 

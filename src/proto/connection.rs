@@ -313,7 +313,12 @@ impl Session {
             State::Connecting => self.feed_handshake(input, tx),
             State::Requested => Progress::none(0),
             State::Open | State::Closing => self.feed_frames(input, tx),
-            State::Closed | State::Failed => Progress::none(input.len()),
+            State::Closed | State::Failed => {
+                // Nothing more is read: what the close event lent is no
+                // longer needed.
+                self.rx = Receiver::default();
+                Progress::none(input.len())
+            }
         }
     }
 
@@ -394,11 +399,18 @@ impl Session {
         let Some(mut hs) = self.extra.as_mut().and_then(|x| x.handshake.take()) else {
             return Progress::none(0);
         };
+        let is_client = matches!(hs, Handshake::Client { .. });
         let (Handshake::Server { head, .. } | Handshake::Client { head, .. }) = &mut hs;
         let consumed = match head.push(input) {
-            HeadProgress::Partial(n) => {
+            HeadProgress::Partial(n) if is_client || server::could_be_request(head.head()) => {
                 self.extra_mut().handshake = Some(hs);
                 return Progress::none(n);
+            }
+            HeadProgress::Partial(_) => {
+                return Progress {
+                    consumed: input.len(),
+                    event: Some(self.fail_handshake(Error::Request(RequestError::Malformed), tx)),
+                };
             }
             HeadProgress::Complete(n) => n,
             HeadProgress::TooLarge => {
@@ -533,6 +545,7 @@ impl Session {
         let detail = e.detail();
         tx.fail(e.close_code(), &detail[..detail.len().min(MAX_REASON_LEN)]);
         self.state = State::Failed;
+        self.rx = Receiver::default();
         self.extra_mut().error = Some(e);
         self.stop_timers();
         Event::Error(e)
@@ -549,6 +562,7 @@ impl Session {
     pub fn on_eof(&mut self, tx: &mut Sender) -> Option<Event<'static>> {
         match self.state {
             State::Closed => {
+                self.rx = Receiver::default();
                 self.linger_over = true;
                 self.phase_timer = Timer::OFF;
                 None

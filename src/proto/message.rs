@@ -124,9 +124,9 @@ impl RxConfig {
 /// No truncation pending.
 const NO_TRUNCATE: usize = usize::MAX;
 
-/// Turns received bytes into messages and control frames.
+/// What a receiver holds while a frame or message spans inputs.
 #[derive(Debug)]
-pub(crate) struct Receiver {
+struct RxState {
     header: [u8; MAX_HEADER_LEN],
     header_len: u8,
     utf8: Utf8Validator,
@@ -141,9 +141,9 @@ pub(crate) struct Receiver {
     truncate_to: usize,
 }
 
-impl Default for Receiver {
-    fn default() -> Receiver {
-        Receiver {
+impl Default for RxState {
+    fn default() -> RxState {
+        RxState {
             header: [0; MAX_HEADER_LEN],
             header_len: 0,
             utf8: Utf8Validator::new(),
@@ -156,20 +156,64 @@ impl Default for Receiver {
     }
 }
 
+/// Turns received bytes into messages and control frames.
+///
+/// Between messages a receiver is one null pointer: its state is boxed only
+/// while a frame or message spans inputs (a frame that arrives whole needs
+/// none), so an idle connection holds no receive memory at all.
+#[derive(Debug, Default)]
+pub(crate) struct Receiver {
+    state: Option<Box<RxState>>,
+}
+
 impl Receiver {
     /// The buffered bytes at `range` (a [`Payload::Buffered`] range).
     pub(crate) fn buffered(&self, range: Range<usize>) -> &[u8] {
-        &self.buf[range]
+        match &self.state {
+            Some(st) => &st.buf[range],
+            None => &[],
+        }
     }
 
     /// Bytes currently held for messages or frames that span inputs.
     pub(crate) fn held(&self) -> usize {
-        self.buf.len()
+        self.state.as_ref().map_or(0, |st| st.buf.len())
     }
 
     /// Reads frames from `input`, unmasking payloads in place, until
     /// something complete is found or the input is used up.
     pub(crate) fn feed(&mut self, input: &mut [u8], cfg: &RxConfig) -> Step {
+        match self.state.as_deref_mut() {
+            Some(st) => {
+                let step = st.feed(input, cfg);
+                if st.is_idle() {
+                    self.state = None;
+                }
+                step
+            }
+            None => {
+                let mut st = RxState::default();
+                let step = st.feed(input, cfg);
+                if !st.is_idle() {
+                    self.state = Some(Box::new(st));
+                }
+                step
+            }
+        }
+    }
+}
+
+impl RxState {
+    /// Nothing in progress and nothing lent out.
+    fn is_idle(&self) -> bool {
+        self.header_len == 0
+            && self.frame.is_none()
+            && self.message.is_none()
+            && self.buf.is_empty()
+            && self.truncate_to == NO_TRUNCATE
+    }
+
+    fn feed(&mut self, input: &mut [u8], cfg: &RxConfig) -> Step {
         if self.truncate_to != NO_TRUNCATE {
             self.buf.truncate(self.truncate_to);
             self.truncate_to = NO_TRUNCATE;
@@ -389,6 +433,7 @@ mod tests {
         };
         assert_eq!(&input[r], b"hello");
         assert_eq!(rx.held(), 0);
+        assert!(rx.state.is_none(), "a frame that arrives whole needs no receive state");
     }
 
     #[test]
@@ -416,7 +461,7 @@ mod tests {
         let mut nothing = [];
         assert!(matches!(rx.feed(&mut nothing, &cfg()).result, Ok(None)));
         assert_eq!(rx.held(), 0);
-        assert_eq!(rx.buf.capacity(), 0, "an idle receiver holds no memory");
+        assert!(rx.state.is_none(), "an idle receiver holds no memory");
     }
 
     #[test]
@@ -430,9 +475,9 @@ mod tests {
         let whole = frame(2, true, &[7u8; 100_000]);
         let mut first = whole[..20].to_vec();
         assert!(matches!(rx.feed(&mut first, &cfg).result, Ok(None)));
-        assert_eq!(rx.buf.capacity(), 1000, "first allocation is the start size");
+        assert_eq!(rx.state.as_ref().unwrap().buf.capacity(), 1000, "first allocation is the start size");
         let mut more = whole[20..1200].to_vec();
         assert!(matches!(rx.feed(&mut more, &cfg).result, Ok(None)));
-        assert_eq!(rx.buf.capacity(), 1500, "then it grows by the expand size");
+        assert_eq!(rx.state.as_ref().unwrap().buf.capacity(), 1500, "then it grows by the expand size");
     }
 }

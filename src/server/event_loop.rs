@@ -9,7 +9,6 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::ffi::CString;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
@@ -20,13 +19,13 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::error::{Error, RequestError};
 use crate::log::log;
-use crate::proto::handshake::server::{Request, write_refusal};
+use crate::proto::handshake::server::{Request, could_be_request, write_refusal};
 use crate::proto::handshake::{HeadProgress, HeadReader};
 use crate::proto::{Config, Event, Role, Sender, Session};
 use crate::server::http::{HttpRequest, Outcome, Routes};
 use crate::server::shared::{Adopt, Shared, lock, serve};
 use crate::server::slab::{Key, Slab};
-use crate::server::stream::{Listener, Stream};
+use crate::server::stream::{Listener, Peer, Stream};
 use crate::server::wss::{CloseStatus, DIRTY, DRAIN_WANTED, FREED, Link, Wss};
 
 /// The waker's token; listeners count down from below it. Connection keys
@@ -74,7 +73,8 @@ struct WsConn {
 }
 
 enum Conn {
-    Http(HttpConn),
+    /// Boxed: a handshake is short-lived, and the slot stays WebSocket-sized.
+    Http(Box<HttpConn>),
     Ws(WsConn),
 }
 
@@ -96,6 +96,8 @@ pub(crate) struct Loop {
     retry: Vec<Key>,
     pending: usize,
     start: Instant,
+    /// Milliseconds since `start`, read once per loop iteration.
+    clock: u64,
     high_water: usize,
 }
 
@@ -116,6 +118,7 @@ impl Loop {
             retry: Vec::new(),
             pending: 0,
             start: Instant::now(),
+            clock: 0,
             high_water,
         }
     }
@@ -128,8 +131,13 @@ impl Loop {
         Ok(())
     }
 
+    /// The loop's clock (milliseconds), as read after the last wait.
     fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+        self.clock
+    }
+
+    fn tick(&mut self) {
+        self.clock = self.start.elapsed().as_millis() as u64;
     }
 
     /// Runs until the server is asked to stop; then closes every connection.
@@ -146,7 +154,9 @@ impl Loop {
         let mut ready: Vec<(Token, bool, bool)> = Vec::with_capacity(1024);
         while !self.shared.stop.load(std::sync::atomic::Ordering::Acquire) {
             let timeout = self.next_timeout();
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            let polled = self.poll.poll(&mut events, timeout);
+            self.tick();
+            if let Err(e) = polled {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
                 }
@@ -189,7 +199,9 @@ impl Loop {
             return Some(Duration::ZERO);
         }
         let Reverse((at, _)) = self.timers.peek()?;
-        Some(Duration::from_millis(at.saturating_sub(self.now())))
+        // Rounded up, so the loop does not wake a little early and spin.
+        let now = self.start.elapsed().as_micros() as u64;
+        Some(Duration::from_micros((at * 1000).saturating_sub(now) + 999))
     }
 
     fn schedule(&mut self, key: Key, at: u64) {
@@ -287,7 +299,7 @@ impl Loop {
         let head = HeadReader::new(self.config.limits.max_handshake_bytes as usize);
         let conn = HttpConn { stream, peer, head, out: Vec::new(), written: 0, answered: false, scheduled: NEVER };
         let fd = conn.stream.fd();
-        let key = self.conns.insert(Conn::Http(conn));
+        let key = self.conns.insert(Conn::Http(Box::new(conn)));
         if self.register(key, fd).is_err() {
             self.conns.remove(key);
             return;
@@ -332,7 +344,8 @@ impl Loop {
                 continue; // lingering: discard until the client closes
             }
             match c.head.push(&self.buf[..n]) {
-                HeadProgress::Partial(_) => {}
+                HeadProgress::Partial(_) if could_be_request(c.head.head()) => {}
+                HeadProgress::Partial(_) => return self.answer_http(key, refusal(RequestError::Malformed)),
                 HeadProgress::TooLarge => return self.answer_http(key, refusal(RequestError::HeadersTooLarge)),
                 HeadProgress::Complete(used) => return self.http_request(key, used, n),
             }
@@ -355,6 +368,7 @@ impl Loop {
         let service = route.service.clone();
         let config = route.config.clone();
         let protocols = route.protocols.clone();
+        let resource = route.resource(request.resource().unwrap_or(&request.target));
         let mut req = HttpRequest::new(&request, peer, &protocols);
         service.serve(&mut req);
         match std::mem::replace(&mut req.outcome, Outcome::None) {
@@ -364,12 +378,13 @@ impl Loop {
                 log!(Info, "{} {}: {} ({})", request.method, request.target, e.reason(), peer_text(peer));
                 self.answer_http(key, refusal(e))
             }
-            Outcome::Upgrade { wss, response, protocol } => {
+            Outcome::Upgrade { wss, protocol } => {
+                let protocol = self.routes.find(request.path()).and_then(|r| r.protocol(protocol.as_deref()));
                 let Some(Conn::Http(c)) = self.conns.remove(key) else { return };
                 self.pending -= 1;
                 let _ = self.poll.registry().deregister(&mut SourceFd(&c.stream.fd()));
                 let leftover = self.buf[used..n].to_vec();
-                let adopt = Adopt { stream: c.stream, wss, response, leftover, resource: request.target, protocol };
+                let adopt = Adopt { stream: c.stream, wss, leftover, resource, protocol };
                 self.add_ws(adopt, config, peer);
             }
         }
@@ -414,7 +429,7 @@ impl Loop {
 
     /// Takes over a socket whose handshake is done.
     pub(crate) fn add_ws(&mut self, adopt: Adopt, route_config: Arc<Config>, peer: Option<SocketAddr>) {
-        let Adopt { stream, wss, response, leftover, resource, protocol } = adopt;
+        let Adopt { stream, wss, leftover, resource, protocol } = adopt;
         let config = match wss.rx_sizes() {
             (0, 0) => route_config,
             (start, expand) => {
@@ -430,7 +445,7 @@ impl Loop {
         };
         let session = match Session::open(Role::Server, config) {
             Ok(s) => s,
-            Err(_) => return,
+            Err(e) => return abandon(&wss, e),
         };
         let fd = stream.fd();
         let conn = WsConn {
@@ -443,19 +458,16 @@ impl Loop {
             kill_at: NEVER,
         };
         let key = self.conns.insert(Conn::Ws(conn));
-        let link = Link {
-            server: self.shared.clone(),
-            key,
-            peer,
-            resource: CString::new(resource).unwrap_or_default(),
-            protocol: protocol.and_then(|p| CString::new(p).ok()),
-        };
-        if !wss.attach(link) || self.register(key, fd).is_err() {
+        let link = Link { server: self.shared.clone(), key, peer: peer.map(Peer::new), resource, protocol };
+        if !wss.attach(link) {
             self.conns.remove(key);
-            return;
+            return abandon(&wss, Error::State(c"the connection object is in use"));
+        }
+        if let Err(e) = self.register(key, fd) {
+            self.conns.remove(key);
+            return abandon(&wss, Error::from(e));
         }
         log!(Info, "WebSocket open ({})", peer_text(peer));
-        wss.with_sender(|tx| tx.raw().extend_from_slice(&response));
         if !leftover.is_empty() {
             let n = leftover.len().min(self.buf.len() - 1);
             self.buf[..n].copy_from_slice(&leftover[..n]);
@@ -469,11 +481,18 @@ impl Loop {
 
     fn ws_readable(&mut self, key: Key) {
         let cap = self.buf.len() - 1;
-        for _ in 0..READS_PER_TURN {
+        let mut turns = 0;
+        loop {
             let Some(Conn::Ws(c)) = self.conns.get_mut(key) else { return };
             if c.paused || c.session.wants_close() {
                 break;
             }
+            if turns == READS_PER_TURN {
+                // Full reads every time: let others have a turn first.
+                self.retry.push(key);
+                break;
+            }
+            turns += 1;
             match (&c.stream.0).read(&mut self.buf[..cap]) {
                 Ok(0) => {
                     let wss = c.wss.clone();
@@ -486,26 +505,19 @@ impl Loop {
                 }
                 Ok(n) => {
                     if !self.ws_input(key, n) {
+                        // Closing or released: send what is queued (the
+                        // close frame) and let flush end the connection.
+                        self.flush(key);
                         return;
                     }
                     if n < cap {
-                        break;
+                        break; // a short read: the socket is drained
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return self.teardown(key, CloseStatus::Failed(Error::Io(e.raw_os_error().unwrap_or(0)))),
+                Err(e) => return self.teardown(key, CloseStatus::Failed(Error::from(e))),
             }
-            if self.conns.get(key).is_none() {
-                return;
-            }
-        }
-        // Full reads every time: let others have a turn, come back later.
-        if let Some(Conn::Ws(c)) = self.conns.get(key)
-            && !c.paused
-            && !c.session.wants_close()
-        {
-            self.retry.push(key);
         }
         self.flush(key);
         self.reschedule(key);
@@ -595,7 +607,7 @@ impl Loop {
             Some(Conn::Ws(c)) => {
                 let wss = c.wss.clone();
                 let freed = wss.flags() & FREED != 0;
-                let result = wss.with_sender(|tx| {
+                let result = wss.with_sender_notify(high_water, |tx| {
                     if freed && tx.is_open() {
                         let _ = tx.close(1001, "");
                     }
@@ -608,7 +620,7 @@ impl Loop {
                 });
                 match result {
                     Err(e) => {
-                        return self.teardown(key, CloseStatus::Failed(Error::Io(e.raw_os_error().unwrap_or(0))));
+                        return self.teardown(key, CloseStatus::Failed(Error::from(e)));
                     }
                     Ok(left) => {
                         let done =
@@ -626,9 +638,8 @@ impl Loop {
             }
             None => return,
         };
-        wss.notify_room(high_water);
         if left < high_water / 2 + 1 && wss.is_valid() && wss.flags() & FREED == 0 && wss.clear_flag(DRAIN_WANTED) {
-            serve(&wss, || wss.handler().on_drain(&wss));
+            wss.handler().on_drain(&wss);
         }
         if done && left == 0 {
             self.teardown(key, CloseStatus::Failed(Error::Closed));
@@ -669,6 +680,10 @@ impl Loop {
 
     /// Closes every connection (server shutting down).
     fn shutdown(&mut self) {
+        let adopt = std::mem::take(&mut lock(&self.shared.inbox).adopt);
+        for a in adopt {
+            abandon(&a.wss, Error::Closed);
+        }
         for key in self.conns.keys() {
             match self.conns.get(key) {
                 Some(Conn::Ws(c)) => {
@@ -686,6 +701,14 @@ impl Loop {
                 None => {}
             }
         }
+    }
+}
+
+/// Ends a connection that was upgraded but could not run: its close
+/// callback runs with `e`.
+fn abandon(wss: &Wss, e: Error) {
+    if wss.mark_closed() && wss.flags() & FREED == 0 {
+        serve(wss, || wss.handler().on_close(wss, CloseStatus::Failed(e)));
     }
 }
 

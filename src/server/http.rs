@@ -1,6 +1,7 @@
 //! The HTTP front of the server: routes, the request a service sees, and
 //! what it answers (a plain response or an upgrade to a WebSocket).
 
+use std::ffi::{CStr, CString};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,6 +24,47 @@ pub(crate) struct Route {
     pub(crate) service: Arc<dyn Service>,
     pub(crate) config: Arc<Config>,
     pub(crate) protocols: Vec<String>,
+    /// The path and the subprotocols as C strings, shared by connections.
+    pub(crate) path_c: Arc<CStr>,
+    pub(crate) protocols_c: Vec<Arc<CStr>>,
+}
+
+impl Route {
+    pub(crate) fn new(
+        path: &str,
+        prefix: bool,
+        service: Arc<dyn Service>,
+        config: Arc<Config>,
+        protocols: Vec<String>,
+    ) -> Route {
+        Route {
+            path_c: c_string(path),
+            protocols_c: protocols.iter().map(|p| c_string(p)).collect(),
+            path: path.to_owned(),
+            prefix,
+            service,
+            config,
+            protocols,
+        }
+    }
+
+    /// The resource as a shared C string (the route's own when equal).
+    pub(crate) fn resource(&self, target: &str) -> Arc<CStr> {
+        if target == self.path { self.path_c.clone() } else { c_string(target) }
+    }
+
+    /// The chosen subprotocol as the route's shared C string.
+    pub(crate) fn protocol(&self, chosen: Option<&str>) -> Option<Arc<CStr>> {
+        let chosen = chosen?;
+        self.protocols.iter().position(|p| p == chosen).map(|i| self.protocols_c[i].clone())
+    }
+}
+
+/// A C string of `s` (a NUL inside ends it early; paths and tokens have none).
+pub(crate) fn c_string(s: &str) -> Arc<CStr> {
+    let bytes = s.as_bytes();
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    Arc::from(CString::new(&bytes[..end]).unwrap_or_default())
 }
 
 /// The routes of a server.
@@ -44,8 +86,8 @@ pub(crate) enum Outcome {
     None,
     /// A complete HTTP response.
     Respond(Vec<u8>),
-    /// A WebSocket: the 101 response and the chosen subprotocol.
-    Upgrade { wss: Arc<Wss>, response: Vec<u8>, protocol: Option<String> },
+    /// A WebSocket (its 101 response queued already) and the chosen subprotocol.
+    Upgrade { wss: Arc<Wss>, protocol: Option<String> },
     /// A refused upgrade: the HTTP error to answer.
     Refuse(RequestError),
 }
@@ -155,7 +197,10 @@ impl<'a> HttpRequest<'a> {
         }
         match accept_upgrade(self.request, self.protocols) {
             Ok((response, protocol)) => {
-                self.outcome = Outcome::Upgrade { wss: wss.clone(), response, protocol };
+                if !wss.begin_upgrade(&response) {
+                    return Err(Error::State(c"the connection object is in use"));
+                }
+                self.outcome = Outcome::Upgrade { wss: wss.clone(), protocol };
                 Ok(())
             }
             Err(e) => {
@@ -176,13 +221,7 @@ mod tests {
     }
 
     fn route(path: &str, prefix: bool) -> Route {
-        Route {
-            path: path.into(),
-            prefix,
-            service: Arc::new(Nothing),
-            config: Arc::new(Config::default()),
-            protocols: Vec::new(),
-        }
+        Route::new(path, prefix, Arc::new(Nothing), Arc::new(Config::default()), Vec::new())
     }
 
     #[test]

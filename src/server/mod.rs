@@ -44,10 +44,6 @@ pub struct Server {
     thread: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
 }
 
-fn io_error(e: std::io::Error) -> Error {
-    Error::Io(e.raw_os_error().unwrap_or(0))
-}
-
 impl Server {
     /// A server with `options`; it serves nothing until given listeners and
     /// routes, and runs once [`run`](Server::run) or
@@ -56,8 +52,8 @@ impl Server {
         if !options.limits.is_valid() {
             return Err(Error::Invalid(c"a size limit is 0"));
         }
-        let poll = Poll::new().map_err(io_error)?;
-        let waker = Waker::new(poll.registry(), Token(usize::MAX)).map_err(io_error)?;
+        let poll = Poll::new().map_err(Error::from)?;
+        let waker = Waker::new(poll.registry(), Token(usize::MAX)).map_err(Error::from)?;
         let shared = Arc::new(Shared {
             waker,
             stop: AtomicBool::new(false),
@@ -88,9 +84,9 @@ impl Server {
     /// Returns the port (0 for a Unix socket). Only before the server runs.
     pub fn listen(&self, addr: &str) -> Result<u16> {
         self.with_idle(|lp| {
-            let l = Listener::bind(addr).map_err(io_error)?;
+            let l = Listener::bind(addr).map_err(Error::from)?;
             let port = l.port();
-            lp.add_listener(l).map_err(io_error)?;
+            lp.add_listener(l).map_err(Error::from)?;
             log!(Info, "listening on {addr}");
             Ok(port)
         })
@@ -123,7 +119,7 @@ impl Server {
                 Some(limits) => Arc::new(Config { limits, ..(*lp.config).clone() }),
             };
             lp.routes.0.retain(|r| !(r.path == path && r.prefix == prefix));
-            lp.routes.0.push(Route { path: path.to_owned(), prefix, service, config, protocols });
+            lp.routes.0.push(Route::new(path, prefix, service, config, protocols));
             Ok(())
         })
     }
@@ -139,7 +135,7 @@ impl Server {
     /// [`Error::Closed`]). A server runs once.
     pub fn run(&self) -> Result<()> {
         let mut lp = self.take_loop()?;
-        let r = lp.run().map_err(io_error);
+        let r = lp.run().map_err(Error::from);
         self.shared.running.store(false, Ordering::Release);
         r
     }
@@ -156,7 +152,7 @@ impl Server {
                 shared.running.store(false, Ordering::Release);
                 r
             })
-            .map_err(io_error)?;
+            .map_err(Error::from)?;
         *lock(&self.thread) = Some(handle);
         Ok(())
     }
@@ -176,7 +172,7 @@ impl Server {
         let handle = lock(&self.thread).take();
         match handle {
             Some(h) => match h.join() {
-                Ok(r) => r.map_err(io_error),
+                Ok(r) => r.map_err(Error::from),
                 Err(_) => Err(Error::State(c"the server thread panicked")),
             },
             None => Ok(()),
@@ -197,16 +193,15 @@ impl Server {
     /// takes `fd` (a connected stream socket) and the bytes the host
     /// already read after the handshake. From any thread.
     pub fn connect(&self, wss: &Arc<Wss>, fd: OwnedFd, leftover: &[u8], resource: &str) -> Result<()> {
-        if wss.is_attached() {
+        let stream = Stream::adopt(fd).map_err(Error::from)?;
+        if !wss.begin_upgrade(&[]) {
             return Err(Error::State(c"the connection object is in use"));
         }
-        let stream = Stream::adopt(fd).map_err(io_error)?;
         self.adopt(Adopt {
             stream,
             wss: wss.clone(),
-            response: Vec::new(),
             leftover: leftover.to_vec(),
-            resource: resource.to_owned(),
+            resource: http::c_string(resource),
             protocol: None,
         });
         Ok(())
@@ -222,7 +217,7 @@ impl Server {
         if wss.is_attached() {
             return Err(Error::State(c"the connection object is in use"));
         }
-        let stream = Stream::adopt(fd).map_err(io_error)?;
+        let stream = Stream::adopt(fd).map_err(Error::from)?;
         let mut head = handshake::HeadReader::new(self.shared.options.limits.max_handshake_bytes as usize);
         let max_headers = self.shared.options.limits.max_handshake_headers as usize;
         let parsed = match head.push(request) {
@@ -233,13 +228,15 @@ impl Server {
         let result = parsed.and_then(|(req, n)| accept_upgrade(&req, protocols).map(|(resp, p)| (req, n, resp, p)));
         match result {
             Ok((req, n, response, protocol)) => {
+                if !wss.begin_upgrade(&response) {
+                    return Err(Error::State(c"the connection object is in use"));
+                }
                 self.adopt(Adopt {
                     stream,
                     wss: wss.clone(),
-                    response,
                     leftover: request[n..].to_vec(),
-                    resource: req.target,
-                    protocol,
+                    resource: http::c_string(&req.target),
+                    protocol: protocol.as_deref().map(http::c_string),
                 });
                 Ok(())
             }

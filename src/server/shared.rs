@@ -2,6 +2,7 @@
 //! flag and the inbox of work handed to the loop.
 
 use std::cell::Cell;
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -20,13 +21,12 @@ thread_local! {
 /// A socket handed to the loop by another thread.
 pub(crate) struct Adopt {
     pub(crate) stream: Stream,
+    /// Claimed with `begin_upgrade`, which queued the 101 response if any.
     pub(crate) wss: Arc<Wss>,
-    /// The HTTP response to send first (a 101 written by `upgrade_fd`).
-    pub(crate) response: Vec<u8>,
     /// Bytes already read after the handshake.
     pub(crate) leftover: Vec<u8>,
-    pub(crate) resource: String,
-    pub(crate) protocol: Option<String>,
+    pub(crate) resource: Arc<CStr>,
+    pub(crate) protocol: Option<Arc<CStr>>,
 }
 
 /// Work for the loop.

@@ -1,5 +1,8 @@
-//! A vector of slots addressed by keys that carry a generation, so that a
-//! key of a removed entry never reaches the entry that reuses its slot.
+//! Slots addressed by keys that carry a generation, so that a key of a
+//! removed entry never reaches the entry that reuses its slot.
+//!
+//! Slots live in fixed pages: growing never moves or doubles them, so the
+//! memory of many connections stays close to what they use.
 
 /// The address of an entry: slot index and generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -14,6 +17,10 @@ impl Key {
         self.0
     }
 
+    fn new(index: usize, generation: u32) -> Key {
+        Key((generation as u64) << 32 | index as u64)
+    }
+
     fn index(self) -> usize {
         (self.0 & 0xFFFF_FFFF) as usize
     }
@@ -24,61 +31,82 @@ impl Key {
 }
 
 struct Slot<T> {
-    generation: u32,
     value: Option<T>,
+    generation: u32,
     next_free: u32,
 }
 
+const PAGE: usize = 256;
+const NONE: u32 = u32::MAX;
+
 /// Entries addressed by [`Key`].
 pub(crate) struct Slab<T> {
-    slots: Vec<Slot<T>>,
+    pages: Vec<Box<[Slot<T>]>>,
     free: u32,
     len: usize,
 }
 
-const NONE: u32 = u32::MAX;
-
 impl<T> Slab<T> {
     pub(crate) fn new() -> Slab<T> {
-        Slab { slots: Vec::new(), free: NONE, len: 0 }
+        Slab { pages: Vec::new(), free: NONE, len: 0 }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    fn slot(&self, index: usize) -> Option<&Slot<T>> {
+        self.pages.get(index / PAGE).map(|p| &p[index % PAGE])
+    }
+
+    fn slot_mut(&mut self, index: usize) -> Option<&mut Slot<T>> {
+        self.pages.get_mut(index / PAGE).map(|p| &mut p[index % PAGE])
+    }
+
     /// Stores `value` and returns its key.
     pub(crate) fn insert(&mut self, value: T) -> Key {
+        if self.free == NONE {
+            let base = self.pages.len() * PAGE;
+            assert!(base + PAGE < NONE as usize, "slab full");
+            let page: Box<[Slot<T>]> = (0..PAGE)
+                .map(|i| Slot {
+                    value: None,
+                    generation: 0,
+                    next_free: if i + 1 < PAGE { (base + i + 1) as u32 } else { NONE },
+                })
+                .collect();
+            self.pages.push(page);
+            self.free = base as u32;
+        }
+        let index = self.free as usize;
+        let slot = &mut self.pages[index / PAGE][index % PAGE];
+        self.free = slot.next_free;
+        slot.value = Some(value);
+        let generation = slot.generation;
         self.len += 1;
-        let index = if self.free != NONE {
-            let i = self.free as usize;
-            self.free = self.slots[i].next_free;
-            self.slots[i].value = Some(value);
-            i
-        } else {
-            assert!(self.slots.len() < NONE as usize, "slab full");
-            self.slots.push(Slot { generation: 0, value: Some(value), next_free: NONE });
-            self.slots.len() - 1
-        };
-        Key((self.slots[index].generation as u64) << 32 | index as u64)
+        Key::new(index, generation)
     }
 
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
-        self.slots.get(key.index()).filter(|s| s.generation == key.generation()).and_then(|s| s.value.as_ref())
+        self.slot(key.index()).filter(|s| s.generation == key.generation()).and_then(|s| s.value.as_ref())
     }
 
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
-        self.slots.get_mut(key.index()).filter(|s| s.generation == key.generation()).and_then(|s| s.value.as_mut())
+        self.slot_mut(key.index()).filter(|s| s.generation == key.generation()).and_then(|s| s.value.as_mut())
     }
 
     /// Removes and returns the entry; its key becomes stale.
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
-        let slot = self.slots.get_mut(key.index()).filter(|s| s.generation == key.generation())?;
+        let free = self.free;
+        let slot = self.pages.get_mut(key.index() / PAGE).map(|p| &mut p[key.index() % PAGE])?;
+        if slot.generation != key.generation() {
+            return None;
+        }
         let value = slot.value.take()?;
         // 31 bits of generation: keys never have the top bit set, which
         // the event loop keeps for its own tokens.
         slot.generation = slot.generation.wrapping_add(1) & 0x7FFF_FFFF;
-        slot.next_free = self.free;
+        slot.next_free = free;
         self.free = key.index() as u32;
         self.len -= 1;
         Some(value)
@@ -86,11 +114,12 @@ impl<T> Slab<T> {
 
     /// The keys of every entry.
     pub(crate) fn keys(&self) -> Vec<Key> {
-        self.slots
+        self.pages
             .iter()
+            .flat_map(|p| p.iter())
             .enumerate()
             .filter(|(_, s)| s.value.is_some())
-            .map(|(i, s)| Key((s.generation as u64) << 32 | i as u64))
+            .map(|(i, s)| Key::new(i, s.generation))
             .collect()
     }
 }
@@ -120,5 +149,21 @@ mod tests {
         let c = slab.insert(3);
         slab.remove(b);
         assert_eq!(slab.keys(), vec![a, c]);
+    }
+
+    #[test]
+    fn many_entries_span_pages() {
+        let mut slab = Slab::new();
+        let keys: Vec<Key> = (0..1000).map(|i| slab.insert(i)).collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(slab.get(*k), Some(&i));
+        }
+        for k in &keys[..500] {
+            slab.remove(*k);
+        }
+        assert_eq!(slab.len(), 500);
+        let again: Vec<Key> = (0..500).map(|i| slab.insert(i)).collect();
+        assert_eq!(slab.pages.len(), 4, "freed slots are reused before new pages");
+        assert!(again.iter().all(|k| k.as_u64() >> 63 == 0));
     }
 }

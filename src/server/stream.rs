@@ -2,9 +2,10 @@
 //! and the connected stream every connection uses.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixListener;
+
+use mio::net::{TcpListener, UnixListener};
 
 /// A connected stream socket (TCP or Unix). Kept as a `TcpStream`, whose
 /// read, writev and shutdown are the plain socket calls for either kind.
@@ -31,6 +32,35 @@ impl Stream {
     }
 }
 
+/// A peer's address in 20 bytes (a `SocketAddr` takes 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Peer {
+    ip: [u8; 16],
+    port: u16,
+    v6: bool,
+}
+
+impl Peer {
+    pub(crate) fn new(addr: SocketAddr) -> Peer {
+        match addr {
+            SocketAddr::V4(a) => {
+                let mut ip = [0; 16];
+                ip[..4].copy_from_slice(&a.ip().octets());
+                Peer { ip, port: a.port(), v6: false }
+            }
+            SocketAddr::V6(a) => Peer { ip: a.ip().octets(), port: a.port(), v6: true },
+        }
+    }
+
+    pub(crate) fn addr(self) -> SocketAddr {
+        if self.v6 {
+            SocketAddr::from((std::net::Ipv6Addr::from(self.ip), self.port))
+        } else {
+            SocketAddr::from(([self.ip[0], self.ip[1], self.ip[2], self.ip[3]], self.port))
+        }
+    }
+}
+
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
@@ -41,16 +71,20 @@ pub(crate) enum Listener {
 impl Listener {
     /// Listens on `addr`: `host:port` (IPv4 or `[IPv6]`; port 0 picks one)
     /// or `unix:/path`. An IPv6 wildcard (`[::]`) also accepts IPv4 where the
-    /// system allows it.
+    /// system allows it. Non-blocking, with a backlog of 1024 for bursts of
+    /// connections.
     pub(crate) fn bind(addr: &str) -> io::Result<Listener> {
         if let Some(path) = addr.strip_prefix("unix:") {
-            let l = UnixListener::bind(path)?;
-            l.set_nonblocking(true)?;
-            return Ok(Listener::Unix(l, path.into()));
+            return Ok(Listener::Unix(UnixListener::bind(path)?, path.into()));
         }
-        let l = TcpListener::bind(addr)?;
-        l.set_nonblocking(true)?;
-        Ok(Listener::Tcp(l))
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address");
+        for a in addr.to_socket_addrs()? {
+            match TcpListener::bind(a) {
+                Ok(l) => return Ok(Listener::Tcp(l)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// The TCP port listened on (0 for a Unix socket).
@@ -87,6 +121,19 @@ impl Drop for Listener {
     fn drop(&mut self) {
         if let Listener::Unix(_, path) = self {
             let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_addresses_round_trip() {
+        for a in ["192.0.2.1:5000", "[2001:db8::1]:443", "[::ffff:10.0.0.1]:80"] {
+            let addr: SocketAddr = a.parse().unwrap();
+            assert_eq!(Peer::new(addr).addr(), addr);
         }
     }
 }

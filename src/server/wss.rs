@@ -5,7 +5,7 @@
 //! any thread take the connection's sender lock, encode the frame into its
 //! queue and ask the loop to flush; callbacks run on the loop thread.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::proto::{Opcode, Sender};
 use crate::server::shared::{self, Shared, lock};
 use crate::server::slab::Key;
+use crate::server::stream::Peer;
 
 /// Why a connection ended, as its close callback learns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,8 @@ pub enum Wait {
 const DETACHED: u8 = 0;
 const OPEN: u8 = 1;
 const CLOSED: u8 = 2;
+/// Upgraded, on its way to the loop: writes are queued already.
+const UPGRADING: u8 = 3;
 
 /// The host released its handle.
 pub(crate) const FREED: u8 = 1;
@@ -70,9 +73,11 @@ pub(crate) const DRAIN_WANTED: u8 = 4;
 pub(crate) struct Link {
     pub(crate) server: Arc<Shared>,
     pub(crate) key: Key,
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) resource: CString,
-    pub(crate) protocol: Option<CString>,
+    pub(crate) peer: Option<Peer>,
+    /// Shared with the route when the client asked for its exact path.
+    pub(crate) resource: Arc<CStr>,
+    /// Shared with the route's list of subprotocols.
+    pub(crate) protocol: Option<Arc<CStr>>,
 }
 
 struct Tx {
@@ -145,9 +150,10 @@ impl Wss {
         &*self.handler
     }
 
-    /// Whether the connection is open (connected, its close callback not run).
+    /// Whether the connection is open (upgraded or connected, its close
+    /// callback not run).
     pub fn is_valid(&self) -> bool {
-        self.state.load(Ordering::Acquire) == OPEN
+        matches!(self.state.load(Ordering::Acquire), OPEN | UPGRADING)
     }
 
     /// Whether the handle was already used for a connection.
@@ -157,12 +163,12 @@ impl Wss {
 
     /// The peer's address (TCP connections).
     pub fn peer(&self) -> Option<SocketAddr> {
-        self.link.get().and_then(|l| l.peer)
+        self.link.get().and_then(|l| l.peer).map(Peer::addr)
     }
 
     /// The resource the client requested (path and query).
     pub fn resource(&self) -> Option<&CStr> {
-        self.link.get().map(|l| l.resource.as_c_str())
+        self.link.get().map(|l| &*l.resource)
     }
 
     /// The subprotocol agreed in the handshake.
@@ -177,19 +183,32 @@ impl Wss {
 
     // ----- what the loop does -----
 
-    /// Connects the handle to its place in the loop; false if it was used
-    /// before.
-    pub(crate) fn attach(&self, link: Link) -> bool {
-        if self.state.compare_exchange(DETACHED, OPEN, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    /// Claims the handle for a connection and queues the handshake
+    /// `response` (if any) ahead of anything the host writes from then on;
+    /// false if the handle was used before.
+    pub(crate) fn begin_upgrade(&self, response: &[u8]) -> bool {
+        let mut tx = lock(&self.tx);
+        if self.state.compare_exchange(DETACHED, UPGRADING, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return false;
         }
-        self.link.set(link).is_ok()
+        tx.sender.raw().extend_from_slice(response);
+        true
+    }
+
+    /// Connects the handle to its place in the loop; false if it was not
+    /// being upgraded.
+    pub(crate) fn attach(&self, link: Link) -> bool {
+        let _tx = lock(&self.tx);
+        if self.link.set(link).is_err() {
+            return false;
+        }
+        self.state.compare_exchange(UPGRADING, OPEN, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
     /// Marks the connection closed and wakes blocked writers; returns
     /// whether it was open (so the close callback is due).
     pub(crate) fn mark_closed(&self) -> bool {
-        let was_open = self.state.swap(CLOSED, Ordering::AcqRel) == OPEN;
+        let was_open = matches!(self.state.swap(CLOSED, Ordering::AcqRel), OPEN | UPGRADING);
         let _tx = lock(&self.tx);
         self.writable.notify_all();
         was_open
@@ -208,12 +227,15 @@ impl Wss {
         f(&mut lock(&self.tx).sender)
     }
 
-    /// Wakes writers waiting for room when the queue is below `high_water`.
-    pub(crate) fn notify_room(&self, high_water: usize) {
-        let tx = lock(&self.tx);
+    /// Runs `f` on the sender under its lock, then wakes writers waiting
+    /// for room if the queue is below `high_water`.
+    pub(crate) fn with_sender_notify<R>(&self, high_water: usize, f: impl FnOnce(&mut Sender) -> R) -> R {
+        let mut tx = lock(&self.tx);
+        let r = f(&mut tx.sender);
         if tx.waiting > 0 && tx.sender.pending_output().len() < high_water {
             self.writable.notify_all();
         }
+        r
     }
 
     // ----- what the host does, from any thread -----
@@ -244,18 +266,25 @@ impl Wss {
     }
 
     fn send(&self, wait: Wait, control: bool, f: impl FnOnce(&mut Sender) -> Result<()>) -> Result<()> {
-        let link = self.link.get().ok_or(Error::State(c"the connection is not connected"))?;
+        let Some(link) = self.link.get() else {
+            // Upgraded but not yet running: queue; the loop flushes the
+            // connection once it takes it over.
+            let mut tx = lock(&self.tx);
+            return match self.state.load(Ordering::Acquire) {
+                UPGRADING if self.flags() & FREED == 0 && !tx.sender.close_sent() => f(&mut tx.sender),
+                UPGRADING | CLOSED => Err(Error::Closed),
+                _ => Err(Error::State(c"the connection is not connected")),
+            };
+        };
         let options = &link.server.options;
         let high_water = usize::try_from(options.limits.send_queue_bytes).unwrap_or(usize::MAX);
         let on_loop = link.server.on_loop_thread();
         // A reply to the input being processed is always taken: the loop
         // stops reading from a connection whose queue is full, which bounds
         // it; anything else waits for room or fails.
-        let exempt = control || shared::serving(self);
-        let deadline = match options.send_timeout_ms {
-            0 => None,
-            ms => Some(Instant::now() + Duration::from_millis(ms.into())),
-        };
+        let serving = shared::serving(self);
+        let exempt = control || serving;
+        let mut deadline = None;
         let mut tx = lock(&self.tx);
         loop {
             let closing = tx.sender.close_sent() || tx.sender.failed();
@@ -268,6 +297,9 @@ impl Wss {
             if on_loop || wait == Wait::NoBlock {
                 self.flags.fetch_or(DRAIN_WANTED, Ordering::AcqRel);
                 return Err(Error::WouldBlock);
+            }
+            if options.send_timeout_ms > 0 && deadline.is_none() {
+                deadline = Some(Instant::now() + Duration::from_millis(options.send_timeout_ms.into()));
             }
             tx.waiting += 1;
             tx = match deadline {
@@ -285,7 +317,11 @@ impl Wss {
         }
         f(&mut tx.sender)?;
         drop(tx);
-        self.schedule_flush();
+        // The loop flushes the connection it serves once the callback
+        // returns; others are put in its inbox.
+        if !serving {
+            self.schedule_flush();
+        }
         Ok(())
     }
 

@@ -2,6 +2,8 @@
  * inside any callback; exactly one close callback runs per connection and
  * nothing after it. */
 
+#include <pthread.h>
+
 #include "testserver.h"
 #include "wsclient.h"
 
@@ -15,7 +17,9 @@ typedef struct conn {
     int status;
 } conn;
 
-/* Filled on the loop thread, read after the server stopped (joined). */
+/* Filled on the loop thread, read after the server stopped (joined);
+ * the count of closes is also watched while it runs, under the lock. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int closed_connections, freed_in_frame, freed_in_ping;
 static conn *finished[64];
 static int nfinished;
@@ -57,7 +61,9 @@ static void on_close(ews_wsscb *cb, ews_wss *wss, int status) {
     c->status = status;
     c->valid_in_close = ews_wss_is_valid(wss);
     c->write_in_close = ews_wss_write(wss, "x", 1, 1);
+    pthread_mutex_lock(&lock);
     closed_connections++;
+    pthread_mutex_unlock(&lock);
     ews_wss_free(wss); /* freeing inside the close callback */
     CHECK(nfinished < 64);
     finished[nfinished++] = c;
@@ -124,7 +130,14 @@ int main(void) {
     wsc_free(&cl);
 
     /* Give the loop a moment to see the dropped connection, then stop. */
-    for (i = 0; i < 200 && closed_connections < 3; i++) sleep_ms(10);
+    for (i = 0; i < 500; i++) {
+        int n;
+        pthread_mutex_lock(&lock);
+        n = closed_connections;
+        pthread_mutex_unlock(&lock);
+        if (n == 3) break;
+        sleep_ms(10);
+    }
     stop_server(server);
 
     CHECK_EQ(freed_in_frame, 1);

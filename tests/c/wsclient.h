@@ -18,7 +18,7 @@
 typedef struct wsclient {
     int fd;
     ews_conn *conn;
-    uint8_t buf[1 << 16];
+    uint8_t buf[1 << 14];
     size_t len; /* bytes in buf */
     size_t off; /* bytes of buf already fed */
 } wsclient;

@@ -28,6 +28,9 @@ pub fn out_dir() -> PathBuf {
     dir
 }
 
+/// The strict C++ flags for the C++ examples and tests.
+pub const CXX_FLAGS: &[&str] = &["-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g", "-O1"];
+
 /// The strict C flags every C file of the project compiles with.
 pub const C_FLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g", "-O1"];
 
@@ -38,9 +41,10 @@ pub const STATIC_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-l
 /// Compiles C `sources` into an executable `name` linked statically with
 /// ews and returns its path; panics with the compiler's output on failure.
 pub fn compile(name: &str, sources: &[&Path], extra: &[&str]) -> PathBuf {
+    let cxx = sources.iter().any(|s| s.extension().is_some_and(|e| e == "cpp"));
     let exe = out_dir().join(name);
-    let mut cmd = Command::new("cc");
-    cmd.args(C_FLAGS)
+    let mut cmd = Command::new(if cxx { "c++" } else { "cc" });
+    cmd.args(if cxx { CXX_FLAGS } else { C_FLAGS })
         .arg("-I")
         .arg(root().join("include"))
         .args(sources)

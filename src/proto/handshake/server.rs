@@ -52,14 +52,37 @@ impl Request {
         })
     }
 
-    /// The path part of the target (before `?`).
-    pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+    /// The resource: the target in origin form (`/path?query`). An
+    /// absolute-form target (`http://host/path?query`, RFC 7230 §5.3.2) is
+    /// reduced to its path and query; `None` for any other form (`*`,
+    /// `host:port`).
+    pub fn resource(&self) -> Option<&str> {
+        let t = self.target.as_str();
+        if t.starts_with('/') {
+            return Some(t);
+        }
+        let (scheme, rest) = t.split_once("://")?;
+        if !["http", "https", "ws", "wss"].iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+            return None;
+        }
+        let start = rest.find(['/', '?']).unwrap_or(rest.len());
+        match &rest[start..] {
+            "" => Some("/"),
+            r if r.starts_with('?') => None,
+            r => Some(r),
+        }
     }
 
-    /// The query part of the target (after `?`), if there is one.
+    /// The path part of the resource (before `?`); empty when the target
+    /// is not a resource.
+    pub fn path(&self) -> &str {
+        let r = self.resource().unwrap_or("");
+        r.split_once('?').map_or(r, |(p, _)| p)
+    }
+
+    /// The query part of the resource (after `?`), if there is one.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        self.resource()?.split_once('?').map(|(_, q)| q)
     }
 
     /// Whether the request asks for a WebSocket upgrade (`Upgrade: websocket`).
@@ -77,8 +100,22 @@ pub struct Upgrade {
     pub protocols: Vec<String>,
 }
 
+/// Whether `prefix`, the first bytes of a request, can still become a
+/// request line: optional empty lines, then a method that is a token of at
+/// most 32 characters, then a space. Lets a server refuse a stream that is
+/// not HTTP (a TLS hello, binary noise) at once instead of waiting for the
+/// head to fill up or time out.
+pub fn could_be_request(prefix: &[u8]) -> bool {
+    const MAX_METHOD: usize = 32;
+    let start = prefix.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(prefix.len());
+    let line = &prefix[start..];
+    let end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+    let method = &line[..end];
+    method.len() <= MAX_METHOD && (method.is_empty() || is_token(method)) && (end < line.len() || end < MAX_METHOD)
+}
+
 /// Checks that `req` is a valid WebSocket opening handshake, in this order:
-/// method `GET` (405), an absolute-path target (400), exactly one `Host`
+/// method `GET` (405), an origin-form or absolute-form target (400), exactly one `Host`
 /// (400), `Upgrade: websocket` (400), `Connection: Upgrade` (400),
 /// `Sec-WebSocket-Version: 13` (426), one valid `Sec-WebSocket-Key` (400),
 /// well-formed `Sec-WebSocket-Protocol` tokens (400).
@@ -86,7 +123,7 @@ pub fn validate(req: &Request) -> Result<Upgrade, RequestError> {
     if req.method != "GET" {
         return Err(RequestError::Method);
     }
-    if !req.target.starts_with('/') {
+    if req.resource().is_none() {
         return Err(RequestError::TargetInvalid);
     }
     if req.headers.count("host") != 1 {
@@ -327,6 +364,30 @@ mod tests {
     #[test]
     fn target_that_is_not_a_path_gets_400() {
         assert_eq!(check(&replace("/chat?room=1", "*")), Err(RequestError::TargetInvalid));
+        assert_eq!(check(&replace("/chat?room=1", "server.example.com:80")), Err(RequestError::TargetInvalid));
+    }
+
+    #[test]
+    fn absolute_form_target_is_reduced_to_its_resource() {
+        let text = replace("/chat?room=1", "http://server.example.com/chat?room=1");
+        assert!(check(&text).is_ok());
+        let req = Request::parse(text.as_bytes(), 64).unwrap();
+        assert_eq!(req.resource(), Some("/chat?room=1"));
+        assert_eq!(req.path(), "/chat");
+        assert_eq!(req.query(), Some("room=1"));
+        let bare = Request::parse(replace("/chat?room=1", "WS://server.example.com").as_bytes(), 64).unwrap();
+        assert_eq!(bare.path(), "/");
+    }
+
+    #[test]
+    fn stream_that_is_not_http_is_recognised_early() {
+        assert!(could_be_request(b""));
+        assert!(could_be_request(b"GE"));
+        assert!(could_be_request(b"\r\nGET /"));
+        assert!(could_be_request(b"M-SEARCH * HTTP/1.1"));
+        assert!(!could_be_request(b"\x16\x03\x01\x02\x00"), "a TLS hello");
+        assert!(!could_be_request(b"GET\x00"));
+        assert!(!could_be_request(&[b'A'; 33]));
     }
 
     #[test]
