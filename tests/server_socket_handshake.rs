@@ -252,6 +252,19 @@ fn binary_garbage_ending_in_an_empty_line_gets_400() {
 }
 
 #[test]
+fn tls_client_hello_gets_400_at_once_not_408_after_the_handshake_timeout() {
+    // No line end ever comes: only an early refusal can answer 400 (the
+    // handshake timeout answers 408).
+    let server = start();
+    let mut s = rawws::connect(server.addr());
+    s.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03").unwrap();
+    let r = read_refusal(&mut s);
+    assert_eq!(r.status, 400, "{r:?}");
+    drop(s);
+    assert_eq!(stop(server), refused_by_service(0));
+}
+
+#[test]
 fn header_line_without_colon_gets_400() {
     let mut fields = good_fields();
     fields.push("Not A Header".to_owned());
@@ -491,6 +504,11 @@ fn upgraded_connection_is_not_subject_to_the_handshake_timeout() {
 #[test]
 fn rfc_example_handshake_is_accepted() {
     assert_accepted(&request_with(&good_fields()));
+}
+
+#[test]
+fn absolute_form_request_target_is_accepted() {
+    assert_accepted(&request_line_with("GET http://127.0.0.1/echo HTTP/1.1", &good_fields()));
 }
 
 #[test]

@@ -50,6 +50,7 @@ pub fn read_head(s: &mut TcpStream) -> Vec<u8> {
         match s.read(&mut byte) {
             Ok(0) => panic!("the server closed inside the response head: {:?}", String::from_utf8_lossy(&head)),
             Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => panic!("reading the response head: {e} (so far {:?})", String::from_utf8_lossy(&head)),
         }
     }

@@ -179,6 +179,21 @@ impl ServerProcess {
         Some(std::fs::read_dir(self.proc_dir()?.join("fd")).ok()?.count())
     }
 
+    /// What its file descriptors refer to (`socket:[...]`, `pipe:[...]`, paths).
+    pub fn fd_targets(&self) -> Vec<String> {
+        let Some(dir) = self.proc_dir() else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(dir.join("fd")) else { return Vec::new() };
+        let mut out: Vec<String> = entries
+            .flatten()
+            .map(|e| {
+                let target = std::fs::read_link(e.path()).map(|t| t.display().to_string()).unwrap_or_default();
+                format!("{} -> {target}", e.file_name().to_string_lossy())
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Waits up to `limit` until it has at most `max` descriptors open;
     /// returns the last count (None where `/proc` does not tell).
     pub fn settle_fds(&self, max: usize, limit: Duration) -> Option<usize> {
@@ -202,6 +217,26 @@ impl ServerProcess {
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
         (hz > 0).then(|| Duration::from_millis(ticks * 1000 / hz as u64))
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let child = self.child.as_ref().expect("the server runs");
+        // SAFETY: kill(2) on the pid of our own child, which has not been
+        // waited for yet (so the pid was not reused).
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, signal);
+        }
+    }
+
+    /// Stops it (SIGSTOP) until [`resume`](ServerProcess::resume), so that
+    /// several things arrive before it looks again.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Continues it after [`pause`](ServerProcess::pause).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
     }
 
     /// What it printed so far.
@@ -233,12 +268,10 @@ impl ServerProcess {
     }
 
     fn finish(&mut self, limit: Duration) -> Finished {
+        // A paused server would not see SIGTERM.
+        self.resume();
+        self.signal(libc::SIGTERM);
         let mut child = self.child.take().expect("the server runs");
-        // SAFETY: kill(2) on the pid of our own child, which has not been
-        // waited for yet (so the pid was not reused).
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
         let deadline = Instant::now() + limit;
         let status = loop {
             match child.try_wait() {
