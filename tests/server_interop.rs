@@ -490,12 +490,13 @@ fn client_whose_fin_arrives_with_a_partial_frame_is_closed_by_the_server() {
 
 #[test]
 #[ignore = "bug: a short read is taken as 'socket drained', so a FIN that arrived with the last bytes is never read (edge-triggered): the connection stays in CLOSE_WAIT"]
-fn client_whose_fin_arrives_with_a_whole_message_gets_the_echo_and_is_closed_by_the_server() {
+fn client_whose_fin_arrives_with_a_whole_message_is_closed_by_the_server() {
     let server = start_echo_server(Valgrind::Auto);
     let mut s = send_then_fin_while_paused(&server, &rawws::frame(true, TEXT, b"last words", true));
-    let f = rawws::read_frame(&mut s);
-    assert_eq!((f.opcode, f.payload.as_slice()), (TEXT, &b"last words"[..]));
+    // The connection is dropped (no close frame came); whether the echo
+    // still goes out first is the server's choice.
     let rest = rawws::read_to_eof(&mut s, Duration::from_secs(5));
-    assert!(rest.is_empty(), "the server sent {rest:?}");
+    let echo = [&[0x81, 10][..], b"last words"].concat();
+    assert!(rest.is_empty() || rest == echo, "the server sent {rest:?}");
     server.stop_clean();
 }
