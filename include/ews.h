@@ -709,6 +709,45 @@ typedef struct ews_route {
 } ews_route;
 
 /**
+ * The parts of a ws:// or wss:// URI, filled by ews_uri_parse().
+ *
+ * Nothing is allocated: `host` and `resource` point into the string given
+ * to ews_uri_parse() (or, for `resource`, to a static "/"), so they stay
+ * valid exactly as long as that string does and must not be freed.
+ */
+typedef struct ews_uri {
+    /**
+     * 1 for wss:// (TLS), 0 for ws://.
+     */
+    int secure;
+    /**
+     * The host: a name, an IPv4 literal, or an IPv6 literal without its
+     * brackets ("::1"). Not NUL-terminated: `host_len` bytes.
+     */
+    const char *host;
+    /**
+     * The length of `host` in bytes (at least 1).
+     */
+    size_t host_len;
+    /**
+     * The port: the URI's, or the scheme's default (80 for ws://, 443 for
+     * wss://). Always 1-65535.
+     */
+    int port;
+    /**
+     * The resource name (RFC 6455 §3): path and query ("/chat?room=1"),
+     * "/" when the URI has no path. NUL-terminated (it runs to the end of
+     * the parsed string, or is a static "/"), so it can be passed as
+     * ews_conn_options.resource as it is.
+     */
+    const char *resource;
+    /**
+     * The length of `resource` in bytes (at least 1).
+     */
+    size_t resource_len;
+} ews_uri;
+
+/**
  * Receives a whole message: `len` bytes at `data` (read-only, valid during
  * the call, followed by a NUL that is not counted in `len`), text
  * (`is_text` 1, valid UTF-8) or binary.
@@ -1105,7 +1144,7 @@ void ews_server_options_init(struct ews_server_options *opts);
 int ews_server_new(const struct ews_server_options *opts, struct ews_server **out);
 
 /**
- * Listens on `addr`: "127.0.0.1:8080", "[::]:8080" (IPv6 and, where the
+ * Listens on `addr`: `127.0.0.1:8080`, `[::]:8080` (IPv6 and, where the
  * system allows, IPv4), "unix:/path/to/socket". Port 0 picks a free port.
  * Returns the port listened on (0 for a Unix socket). Only before the
  * server runs. Errors: EWS_EINVAL, EWS_EIO (bind failed; see errno),
@@ -1195,7 +1234,7 @@ const char *ews_request_query(struct ews_request *req);
 int ews_request_header(struct ews_request *req, const char *name, const char **value, size_t *len);
 
 /**
- * Writes the client's address ("192.0.2.1:5000", "[2001:db8::1]:5000")
+ * Writes the client's address (`192.0.2.1:5000`, `[2001:db8::1]:5000`)
  * to `buf` (`size` bytes) as a NUL-terminated string and returns its
  * length; 0 and an empty string for a Unix socket. Errors: EWS_EINVAL,
  * EWS_ENOSPC.
@@ -1219,6 +1258,54 @@ int ews_request_respond(struct ews_request *req,
                         const char *content_type,
                         const void *body,
                         size_t len);
+
+/**
+ * Writes the ws:// (`secure` 0) or wss:// (`secure` non-zero) URI for
+ * `host`, `port` and `resource` to `out`, NUL-terminated, and returns its
+ * length without the NUL.
+ *
+ * `host` is a host name, an IPv4 literal or an IPv6 literal (brackets are
+ * added: "::1" gives `ws://[::1]/`; a bracketed one is kept as it is).
+ * `port` 0 or the scheme's default (80 for ws://, 443 for wss://) is left
+ * out of the URI. `resource` is the path and optional query; NULL or ""
+ * gives "/", and one without a leading '/' gets one (a service name
+ * "chat" gives "/chat"). The URI is what ews_uri_parse() accepts: no
+ * spaces, control or non-ASCII characters, no '#' (RFC 6455 forbids
+ * fragments), only RFC 3986 path and query characters in `resource`.
+ *
+ * A buffer of strlen(host) + strlen(resource) + 16 bytes is always large
+ * enough. `out` is written only on success; `host` and `resource` are
+ * borrowed for the call and must not overlap `out`.
+ *
+ * Errors: EWS_EINVAL (NULL `host`, NULL `out` with a non-zero `out_size`,
+ * a string that is not UTF-8, `port` outside 0-65535, a host or resource
+ * the URI cannot hold), EWS_ENOSPC (the URI and its NUL do not fit in
+ * `out_size` bytes; nothing is written). Arguments are checked first, so
+ * EWS_ENOSPC means they were valid. Safe from any thread.
+ */
+int ews_uri_build(char *out,
+                  size_t out_size,
+                  int secure,
+                  const char *host,
+                  int port,
+                  const char *resource);
+
+/**
+ * Parses the ws:// or wss:// URI `uri` (scheme in any case) into `*out`.
+ *
+ * Accepts `ws[s]://host[:port]/path?query` with a host name, an IPv4
+ * literal or a bracketed IPv6 literal (`ws://[::1]:9000/x`) and a port of
+ * 1-65535. Refuses a fragment ('#', RFC 6455 §3), userinfo ("user@"), an
+ * empty host, an empty port after ':', port 0, spaces, control and
+ * non-ASCII characters, malformed percent-encodings, other schemes, and a
+ * query without a path ("ws://host?x": write "ws://host/?x").
+ *
+ * `uri` is borrowed: the pointers written to `*out` point into it (see
+ * ews_uri) and are valid as long as it is. Returns 0 and fills `*out`;
+ * `*out` is written only on success. Errors: EWS_EINVAL (NULL or non-UTF-8
+ * `uri`, NULL `out`, a URI refused as above). Safe from any thread.
+ */
+int ews_uri_parse(const char *uri, struct ews_uri *out);
 
 /**
  * The version of the library as a static string, e.g. "0.1.0".
@@ -1349,7 +1436,7 @@ int ews_wss_close(struct ews_wss *wss, int status, const char *reason);
 int ews_wss_is_valid(const struct ews_wss *wss);
 
 /**
- * Writes the peer's address ("192.0.2.1:5000", "[2001:db8::1]:5000") to
+ * Writes the peer's address (`192.0.2.1:5000`, `[2001:db8::1]:5000`) to
  * `buf` as a NUL-terminated string and returns its length; 0 and an empty
  * string when unknown (a Unix socket, not connected). Errors: EWS_EINVAL,
  * EWS_ENOSPC. Safe from any thread.

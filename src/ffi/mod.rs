@@ -2,7 +2,7 @@
 //!
 //! One module per C "class". This layer checks arguments, converts
 //! pointers (all of that `unsafe` lives in [`ptr`]), catches panics
-//! ([`panic`]) and maps errors to `EWS_E*` codes ([`errors`]); the protocol
+//! ([`mod@panic`]) and maps errors to `EWS_E*` codes ([`errors`]); the protocol
 //! logic stays in [`crate::proto`].
 //!
 //! The exports are safe Rust functions taking raw pointers: their contract

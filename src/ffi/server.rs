@@ -127,7 +127,7 @@ pub extern "C" fn ews_server_new(opts: *const ServerOptions, out: *mut *mut ews_
     })
 }
 
-/// Listens on `addr`: "127.0.0.1:8080", "[::]:8080" (IPv6 and, where the
+/// Listens on `addr`: `127.0.0.1:8080`, `[::]:8080` (IPv6 and, where the
 /// system allows, IPv4), "unix:/path/to/socket". Port 0 picks a free port.
 /// Returns the port listened on (0 for a Unix socket). Only before the
 /// server runs. Errors: EWS_EINVAL, EWS_EIO (bind failed; see errno),
@@ -283,7 +283,7 @@ pub extern "C" fn ews_request_header(
     })
 }
 
-/// Writes the peer's address ("192.0.2.1:5000", "[2001:db8::1]:5000") to
+/// Writes the peer's address (`192.0.2.1:5000`, `[2001:db8::1]:5000`) to
 /// `buf` as a NUL-terminated string. Returns its length; 0 and an empty
 /// string when there is none (a Unix socket). Errors: EWS_EINVAL, EWS_ENOSPC.
 pub(crate) fn write_peer(peer: Option<SocketAddr>, buf: *mut c_char, size: usize) -> c_int {
@@ -297,7 +297,7 @@ pub(crate) fn write_peer(peer: Option<SocketAddr>, buf: *mut c_char, size: usize
     text.len() as c_int
 }
 
-/// Writes the client's address ("192.0.2.1:5000", "[2001:db8::1]:5000")
+/// Writes the client's address (`192.0.2.1:5000`, `[2001:db8::1]:5000`)
 /// to `buf` (`size` bytes) as a NUL-terminated string and returns its
 /// length; 0 and an empty string for a Unix socket. Errors: EWS_EINVAL,
 /// EWS_ENOSPC.

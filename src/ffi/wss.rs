@@ -339,7 +339,7 @@ pub extern "C" fn ews_wss_is_valid(wss: *const ews_wss) -> c_int {
     guard(0, || wss_ref(wss).is_some_and(Wss::is_valid).into())
 }
 
-/// Writes the peer's address ("192.0.2.1:5000", "[2001:db8::1]:5000") to
+/// Writes the peer's address (`192.0.2.1:5000`, `[2001:db8::1]:5000`) to
 /// `buf` as a NUL-terminated string and returns its length; 0 and an empty
 /// string when unknown (a Unix socket, not connected). Errors: EWS_EINVAL,
 /// EWS_ENOSPC. Safe from any thread.

@@ -2,7 +2,9 @@
 //! request and checking every part of the server's response.
 
 use crate::error::{Error, HandshakeError, Result};
-use crate::proto::handshake::{Headers, accept_key, has_token, is_header_value, is_token, list_items, write_field};
+use crate::proto::handshake::{
+    Headers, accept_key, has_token, is_header_value, is_token, list_items, target, write_field,
+};
 
 /// What the client asks for in its opening handshake.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,12 +24,14 @@ pub struct ClientOptions {
 impl ClientOptions {
     /// Checks every field can be written into a request without breaking it.
     pub fn check(&self) -> Result<()> {
-        let r = self.resource.as_bytes();
-        if r.first() != Some(&b'/') || r.iter().any(|&b| b <= b' ' || b == 0x7f) {
-            return Err(Error::Invalid(c"resource must be an absolute path without spaces or controls"));
+        if !self.resource.starts_with('/') {
+            return Err(Error::Invalid(c"resource must be an absolute path"));
         }
-        if self.host.is_empty() || self.host.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(Error::Invalid(c"host must be non-empty without spaces or controls"));
+        target::check_resource(&self.resource)?;
+        if !target::is_host_value(&self.host) {
+            return Err(Error::Invalid(
+                c"host must be a name, an IPv4 or a bracketed IPv6 address, with an optional port",
+            ));
         }
         if self.origin.as_deref().is_some_and(|o| !is_header_value(o.as_bytes())) {
             return Err(Error::Invalid(c"origin contains CR, LF or NUL"));

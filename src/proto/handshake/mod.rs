@@ -3,6 +3,7 @@
 pub mod client;
 mod head;
 pub mod server;
+pub mod target;
 
 pub use head::{HeadProgress, HeadReader};
 
