@@ -66,6 +66,7 @@ fn run_client_checking(peer: Peer, valgrind: Valgrind, cases: &[&str], sockets: 
     let script = match peer {
         Peer::Python => "py_client.py",
         Peer::Node => "node_client.js",
+        other => panic!("no echo client script for {other:?}"),
     };
     let mut cmd = peers::command(peer, script);
     cmd.arg(server.port().to_string()).args(cases);
