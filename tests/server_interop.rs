@@ -146,7 +146,6 @@ fn python_clients_vanishing_mid_message_leave_the_server_serving_others() {
 }
 
 #[test]
-#[ignore = "bug: the server misses a FIN that arrives with a vanishing client's last bytes and keeps the socket in CLOSE_WAIT (fails most runs)"]
 fn python_clients_vanishing_mid_message_leave_no_sockets_open() {
     run_client(Peer::Python, Valgrind::Never, &["disappear"]);
 }
@@ -209,7 +208,6 @@ fn node_clients_vanishing_mid_message_leave_the_server_serving_others() {
 }
 
 #[test]
-#[ignore = "bug: the server misses a FIN that arrives with a vanishing client's last bytes and keeps the socket in CLOSE_WAIT (fails most runs)"]
 fn node_clients_vanishing_mid_message_leave_no_sockets_open() {
     run_client(Peer::Node, Valgrind::Never, &["disappear"]);
 }
@@ -480,7 +478,6 @@ fn client_whose_fin_follows_its_last_bytes_later_is_closed_by_the_server() {
 }
 
 #[test]
-#[ignore = "bug: a short read is taken as 'socket drained', so a FIN that arrived with the last bytes is never read (edge-triggered): the connection stays in CLOSE_WAIT"]
 fn client_whose_fin_arrives_with_a_partial_frame_is_closed_by_the_server() {
     let server = start_echo_server(Valgrind::Auto);
     let mut s = send_then_fin_while_paused(&server, &rawws::frame(true, BINARY, &[1; 1000], true)[..500]);
@@ -490,7 +487,6 @@ fn client_whose_fin_arrives_with_a_partial_frame_is_closed_by_the_server() {
 }
 
 #[test]
-#[ignore = "bug: a short read is taken as 'socket drained', so a FIN that arrived with the last bytes is never read (edge-triggered): the connection stays in CLOSE_WAIT"]
 fn client_whose_fin_arrives_with_a_whole_message_is_closed_by_the_server() {
     let server = start_echo_server(Valgrind::Auto);
     let mut s = send_then_fin_while_paused(&server, &rawws::frame(true, TEXT, b"last words", true));
