@@ -458,6 +458,9 @@ impl Session {
         tx: &mut Sender,
     ) -> Result<Event<'static>> {
         let request = request.map_err(Error::Request)?;
+        if request.resource().is_none() {
+            return Err(Error::Request(RequestError::TargetInvalid));
+        }
         if !options.resources.is_empty() && !options.resources.iter().any(|r| r == request.path()) {
             return Err(Error::Request(RequestError::NotFound));
         }

@@ -70,6 +70,9 @@ struct WsConn {
     /// Close the socket at this time even if output is left (a peer that
     /// stopped reading after the closing handshake).
     kill_at: u64,
+    /// The peer shut down its side: read to the end, a short read does not
+    /// mean the socket is drained (its end of file is still to be read).
+    hup: bool,
 }
 
 enum Conn {
@@ -151,7 +154,7 @@ impl Loop {
 
     fn run_inner(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut ready: Vec<(Token, bool, bool)> = Vec::with_capacity(1024);
+        let mut ready: Vec<(Token, bool, bool, bool)> = Vec::with_capacity(1024);
         while !self.shared.stop.load(std::sync::atomic::Ordering::Acquire) {
             let timeout = self.next_timeout();
             let polled = self.poll.poll(&mut events, timeout);
@@ -163,12 +166,11 @@ impl Loop {
                 return Err(e);
             }
             ready.clear();
-            ready.extend(
-                events
-                    .iter()
-                    .map(|e| (e.token(), e.is_readable() || e.is_read_closed() || e.is_error(), e.is_writable())),
-            );
-            for &(token, readable, writable) in &ready {
+            ready.extend(events.iter().map(|e| {
+                let hup = e.is_read_closed() || e.is_error();
+                (e.token(), e.is_readable() || hup, e.is_writable(), hup)
+            }));
+            for &(token, readable, writable, hup) in &ready {
                 match token {
                     WAKER => {}
                     Token(t) if t >= usize::MAX - 1 - self.listeners.len() => {
@@ -176,6 +178,9 @@ impl Loop {
                     }
                     Token(t) => {
                         let key = Key::from_u64(t as u64);
+                        if hup && let Some(Conn::Ws(c)) = self.conns.get_mut(key) {
+                            c.hup = true;
+                        }
                         if readable {
                             self.readable(key);
                         }
@@ -361,6 +366,9 @@ impl Loop {
             Err(e) => return self.answer_http(key, refusal(e)),
         };
         let peer = c.peer;
+        if request.resource().is_none() {
+            return self.answer_http(key, refusal(RequestError::TargetInvalid));
+        }
         let Some(route) = self.routes.find(request.path()) else {
             log!(Info, "{} {}: no route ({})", request.method, request.target, peer_text(peer));
             return self.answer_http(key, refusal(RequestError::NotFound));
@@ -456,6 +464,7 @@ impl Loop {
             paused: false,
             scheduled: NEVER,
             kill_at: NEVER,
+            hup: false,
         };
         let key = self.conns.insert(Conn::Ws(conn));
         let link = Link { server: self.shared.clone(), key, peer: peer.map(Peer::new), resource, protocol };
@@ -468,11 +477,12 @@ impl Loop {
             return abandon(&wss, Error::from(e));
         }
         log!(Info, "WebSocket open ({})", peer_text(peer));
-        if !leftover.is_empty() {
-            let n = leftover.len().min(self.buf.len() - 1);
-            self.buf[..n].copy_from_slice(&leftover[..n]);
-            if self.ws_input(key, n) {
-                self.ws_readable(key);
+        // Bytes the host already read after the handshake, one read
+        // buffer at a time.
+        for chunk in leftover.chunks(self.buf.len() - 1) {
+            self.buf[..chunk.len()].copy_from_slice(chunk);
+            if !self.ws_input(key, chunk.len()) {
+                break;
             }
         }
         self.flush(key);
@@ -497,20 +507,22 @@ impl Loop {
                 Ok(0) => {
                     let wss = c.wss.clone();
                     let event = wss.with_sender(|tx| c.session.on_eof(tx));
-                    let status = match event {
-                        Some(Event::Error(e)) => CloseStatus::Failed(e),
-                        _ => CloseStatus::Failed(Error::Dropped),
-                    };
-                    return self.teardown(key, status);
+                    if let Some(Event::Error(e)) = event {
+                        self.report(key, CloseStatus::Failed(e));
+                    }
+                    // Send what is queued (replies to what arrived with the
+                    // end); flush closes the connection once done.
+                    return self.flush(key);
                 }
                 Ok(n) => {
+                    let hup = c.hup;
                     if !self.ws_input(key, n) {
                         // Closing or released: send what is queued (the
                         // close frame) and let flush end the connection.
                         self.flush(key);
                         return;
                     }
-                    if n < cap {
+                    if n < cap && !hup {
                         break; // a short read: the socket is drained
                     }
                 }

@@ -36,7 +36,7 @@ impl Request {
             Ok(httparse::Status::Complete(_)) => {}
             Ok(httparse::Status::Partial) => return Err(RequestError::Malformed),
             Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadersTooLarge),
-            Err(httparse::Error::Version) => return Err(RequestError::HttpVersion),
+            Err(httparse::Error::Version) if names_http_version(head) => return Err(RequestError::HttpVersion),
             Err(_) => return Err(RequestError::Malformed),
         }
         if req.version != Some(1) {
@@ -89,6 +89,13 @@ impl Request {
     pub fn wants_websocket(&self) -> bool {
         self.headers.all("upgrade").any(|v| has_token(v, "websocket"))
     }
+}
+
+/// Whether the request line ends with something that is an HTTP version
+/// (`HTTP/2.0`), as opposed to not being HTTP at all.
+fn names_http_version(head: &[u8]) -> bool {
+    let line = head.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]);
+    line.trim_ascii().rsplit(|&b| b == b' ').next().is_some_and(|v| v.starts_with(b"HTTP/"))
 }
 
 /// What a valid upgrade request asked for.
@@ -293,6 +300,12 @@ mod tests {
     fn http_1_0_gets_505() {
         assert_eq!(check(&replace("HTTP/1.1", "HTTP/1.0")), Err(RequestError::HttpVersion));
         assert_eq!(RequestError::HttpVersion.status(), 505);
+    }
+
+    #[test]
+    fn a_line_that_is_not_http_gets_400_not_505() {
+        assert_eq!(check("this is not http\r\n\r\n"), Err(RequestError::Malformed));
+        assert_eq!(check(&replace("HTTP/1.1", "HTTP/2.0")), Err(RequestError::HttpVersion));
     }
 
     #[test]
