@@ -51,6 +51,26 @@ pub struct Received {
     pub more: bool,
 }
 
+/// A caller's buffer that a message may be copied to straight from the
+/// input, when it has the wanted type and fits.
+struct Direct<'b> {
+    buf: &'b mut [u8],
+    typed: Option<bool>,
+    got: Option<Received>,
+}
+
+impl Direct<'_> {
+    /// Takes the message if it suits the caller.
+    fn take(&mut self, text: bool, data: &[u8]) -> bool {
+        let suits = self.got.is_none() && self.typed.is_none_or(|t| t == text) && data.len() <= self.buf.len();
+        if suits {
+            self.buf[..data.len()].copy_from_slice(data);
+            self.got = Some(Received { len: data.len(), text, more: false });
+        }
+        suits
+    }
+}
+
 /// A message received and not yet taken by the caller.
 #[derive(Debug, Default)]
 struct Held {
@@ -295,7 +315,22 @@ impl WsSocket {
     /// than `buf` with [`Error::BufferTooSmall`]; either stays queued.
     /// After the peer's close frame: [`Error::Closed`].
     pub fn recv(&mut self, buf: &mut [u8], typed: Option<bool>, deadline: Deadline) -> Result<Received> {
-        self.wait_message(deadline)?;
+        self.handshake(deadline)?;
+        let buf = if self.held.present {
+            buf
+        } else {
+            // A message that suits the caller is copied straight from the
+            // input (or the core's reassembly buffer); any other is held.
+            let mut direct = Direct { buf, typed, got: None };
+            self.drive_into(deadline, true, Some(&mut direct), |s| s.held.present || s.peer_close.is_some() || s.eof)?;
+            if let Some(got) = direct.got {
+                return Ok(got);
+            }
+            if !self.held.present {
+                return Err(Error::Closed);
+            }
+            direct.buf
+        };
         if typed.is_some_and(|t| t != self.held.text) {
             return Err(Error::WrongMessageType);
         }
@@ -367,10 +402,22 @@ impl WsSocket {
     /// with nothing left to write ([`Error::Closed`]), or the deadline
     /// passes ([`Error::Deadline`]). Reads only when `want_input`.
     fn drive(&mut self, deadline: Deadline, want_input: bool, done: impl Fn(&WsSocket) -> bool) -> Result<()> {
+        self.drive_into(deadline, want_input, None, done)
+    }
+
+    /// [`drive`](WsSocket::drive), copying a message that suits `direct`
+    /// straight into the caller's buffer.
+    fn drive_into(
+        &mut self,
+        deadline: Deadline,
+        want_input: bool,
+        mut direct: Option<&mut Direct<'_>>,
+        done: impl Fn(&WsSocket) -> bool,
+    ) -> Result<()> {
         loop {
-            self.feed_input();
+            self.feed_input(direct.as_deref_mut());
             self.try_flush();
-            if done(self) {
+            if done(self) || direct.as_ref().is_some_and(|d| d.got.is_some()) {
                 return Ok(());
             }
             if let Some(e) = self.failure {
@@ -394,8 +441,13 @@ impl WsSocket {
     /// Feeds buffered input until a message is held, the peer's close
     /// frame arrived, the connection failed, or the input is used up; then
     /// handles an end of file that followed the input.
-    fn feed_input(&mut self) {
-        while self.rpos < self.rend && !self.held.present && self.failure.is_none() && self.peer_close.is_none() {
+    fn feed_input(&mut self, mut direct: Option<&mut Direct<'_>>) {
+        while self.rpos < self.rend
+            && !self.held.present
+            && self.failure.is_none()
+            && self.peer_close.is_none()
+            && direct.as_ref().is_none_or(|d| d.got.is_none())
+        {
             let progress = self.conn.feed(&mut self.rbuf[self.rpos..self.rend]);
             self.rpos += progress.consumed;
             let mut request = false;
@@ -403,7 +455,11 @@ impl WsSocket {
             match progress.event {
                 None if progress.consumed == 0 => break,
                 None | Some(Event::Open | Event::Ping(_) | Event::Pong(_)) => {}
-                Some(Event::Message { text, data }) if !self.discard => self.held.set(text, data),
+                Some(Event::Message { text, data }) if !self.discard => {
+                    if !direct.as_deref_mut().is_some_and(|d| d.take(text, data)) {
+                        self.held.set(text, data);
+                    }
+                }
                 Some(Event::Message { .. } | Event::Fragment { .. }) => {}
                 Some(Event::Close { code, reason }) => self.peer_close = Some((code, reason.to_owned())),
                 Some(Event::Error(e)) => failed = Some(e),
