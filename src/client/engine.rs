@@ -44,6 +44,9 @@ pub(crate) struct Target {
 
 enum Phase {
     Idle,
+    /// Started: the first service call makes the first attempt (so that
+    /// handlers only ever run inside service calls).
+    Starting,
     Resolving { slot: Slot, deadline: Option<i64> },
     Connecting { stream: TcpStream, addrs: Vec<SocketAddr>, next: usize, deadline: Option<i64> },
     Connected(Box<Connected>),
@@ -123,8 +126,9 @@ impl Engine {
         if !matches!(self.phase, Phase::Idle) {
             return Err(Error::State(c"the client was started already"));
         }
-        self.attempt(client, now_ms());
+        self.phase = Phase::Starting;
         self.publish(client, now_ms());
+        let _ = self.waker.wake();
         Ok(())
     }
 
@@ -177,6 +181,7 @@ impl Engine {
     fn next_due(&self, now: i64) -> Option<i64> {
         match &self.phase {
             Phase::Idle | Phase::Finished => None,
+            Phase::Starting => Some(now),
             Phase::Resolving { deadline, .. } | Phase::Connecting { deadline, .. } => *deadline,
             Phase::Waiting { until } => Some(*until),
             Phase::Connected(c) if c.readable => Some(now),
@@ -188,7 +193,7 @@ impl Engine {
     fn publish(&self, client: &Client, now: i64) {
         let state = match &self.phase {
             Phase::Idle => ClientState::Idle,
-            Phase::Resolving { .. } | Phase::Connecting { .. } => ClientState::Connecting,
+            Phase::Starting | Phase::Resolving { .. } | Phase::Connecting { .. } => ClientState::Connecting,
             Phase::Connected(c) => match c.session.state() {
                 State::Connecting | State::Requested => ClientState::Connecting,
                 State::Open => ClientState::Open,
@@ -216,6 +221,7 @@ impl Engine {
         match std::mem::replace(&mut self.phase, Phase::Idle) {
             Phase::Idle => {}
             Phase::Finished => self.phase = Phase::Finished,
+            Phase::Starting => self.attempt(client, now),
             Phase::Waiting { until } if now >= until => self.attempt(client, now),
             p @ Phase::Waiting { .. } => self.phase = p,
             Phase::Resolving { slot, deadline } => {

@@ -340,9 +340,11 @@ pub extern "C" fn ews_client_new(
 /// thread).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_client_start(client: *mut ews_client) -> c_int {
-    guard(EWS_EPANIC, || match ptr::obj(client) {
-        Some(h) => result_code(h.client.start()),
-        None => EWS_EINVAL,
+    guard(EWS_EPANIC, || {
+        // The service thread's callbacks may free the handle while this
+        // runs: only the shared client is used.
+        let Some(c) = ptr::obj(client).map(|h| h.client.clone()) else { return EWS_EINVAL };
+        result_code(c.start())
     })
 }
 
@@ -353,9 +355,10 @@ pub extern "C" fn ews_client_start(client: *mut ews_client) -> c_int {
 /// ews_client_start(), or called from a callback).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_client_join(client: *mut ews_client) -> c_int {
-    guard(EWS_EPANIC, || match ptr::obj(client) {
-        Some(h) => result_code(h.client.join()),
-        None => EWS_EINVAL,
+    guard(EWS_EPANIC, || {
+        // As ews_client_start(): a callback may free the handle meanwhile.
+        let Some(c) = ptr::obj(client).map(|h| h.client.clone()) else { return EWS_EINVAL };
+        result_code(c.join())
     })
 }
 
