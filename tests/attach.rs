@@ -548,3 +548,36 @@ fn detach_without_deadline_waits_for_the_peers_close_frame() {
     assert_eq!(c.peer_close().map(|(code, _)| code), Some(1000));
     server.join().unwrap();
 }
+
+#[test]
+fn a_descriptor_that_cannot_be_read_gives_read_failed() {
+    // A directory: poll says readable, read(2) fails with EISDIR.
+    let dir = std::fs::File::open(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let (r, w) = pipe();
+    let io = FdStream::attach(dir.as_raw_fd(), w).unwrap();
+    let mut c = WsSocket::client(io, true, Config::default(), None).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(c.recv(&mut buf, None, soon()), Err(Error::ReadFailed(libc::EISDIR)));
+    assert_eq!(Error::ReadFailed(libc::EISDIR).detail(), "read failed");
+    drop(c);
+    for fd in [r, w] {
+        // SAFETY: the test owns the pipe.
+        unsafe { libc::close(fd) };
+    }
+}
+
+#[test]
+fn a_descriptor_that_cannot_be_written_gives_write_failed() {
+    // Opened for reading only: write(2) fails with EBADF.
+    let null = std::fs::File::open("/dev/null").unwrap();
+    let (r, w) = pipe();
+    let io = FdStream::attach(r, null.as_raw_fd()).unwrap();
+    let mut c = WsSocket::client(io, true, Config::default(), None).unwrap();
+    assert_eq!(c.send_typed(b"x", soon()), Err(Error::WriteFailed(libc::EBADF)));
+    assert_eq!(Error::WriteFailed(libc::EBADF).detail(), "write failed");
+    drop(c);
+    for fd in [r, w] {
+        // SAFETY: the test owns the pipe.
+        unsafe { libc::close(fd) };
+    }
+}

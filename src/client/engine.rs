@@ -47,10 +47,20 @@ enum Phase {
     /// Started: the first service call makes the first attempt (so that
     /// handlers only ever run inside service calls).
     Starting,
-    Resolving { slot: Slot, deadline: Option<i64> },
-    Connecting { stream: TcpStream, addrs: Vec<SocketAddr>, next: usize, deadline: Option<i64> },
+    Resolving {
+        slot: Slot,
+        deadline: Option<i64>,
+    },
+    Connecting {
+        stream: TcpStream,
+        addrs: Vec<SocketAddr>,
+        next: usize,
+        deadline: Option<i64>,
+    },
     Connected(Box<Connected>),
-    Waiting { until: i64 },
+    Waiting {
+        until: i64,
+    },
     Finished,
 }
 

@@ -151,6 +151,8 @@ static void standalone_echo_and_close(void) {
     wait_for(&r, &r.messages, 21);
     CHECK_MEM(r.last, r.last_len, "from a thread");
     CHECK_EQ(ews_client_send(c, "\xff", 1, 1), EWS_EINVAL);
+    CHECK_EQ(ews_client_ping(c, "are you there", 13), EWS_OK); /* the pong is absorbed */
+    CHECK_EQ(ews_client_ping(c, NULL, 200), EWS_EINVAL);
 
     CHECK_EQ(ews_client_close(c, 1000, "bye"), EWS_OK);
     CHECK_EQ(ews_client_join(c), EWS_OK);
