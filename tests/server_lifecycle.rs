@@ -314,3 +314,29 @@ fn run_on_the_callers_thread_returns_after_stop_from_another() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the listener closes with the loop");
     assert_eq!(server.run(), Err(Error::State(c"the server is running or has run")));
 }
+
+#[test]
+fn a_routes_send_queue_limit_applies_to_its_connections() {
+    let small = Limits { send_queue_bytes: 1000, ..Limits::default() };
+    let t = server_with(ServerOptions::default(), false, |s, service| {
+        s.route("/small", false, service, Some(small), Vec::new()).unwrap();
+    });
+    let mut raw = tcp(t.port);
+    raw.write_all(UPGRADE.replace("GET / ", "GET /small ").as_bytes()).unwrap();
+    let wss = t.conns.recv_timeout(Duration::from_secs(5)).unwrap();
+    // The client reads nothing: the socket fills, then the queue.
+    let message = [b'q'; 300];
+    let mut accepted = 0;
+    let queued_at_refusal = loop {
+        match wss.write(&message, false, Wait::NoBlock) {
+            Ok(()) => accepted += 1,
+            Err(Error::WouldBlock) => break wss.queued(),
+            Err(e) => panic!("unexpected {e}"),
+        }
+        assert!(accepted < 1_000_000, "the queue never pushed back");
+    };
+    assert!(
+        (1000..1300).contains(&queued_at_refusal),
+        "refused at {queued_at_refusal} queued bytes, not at the route's 1000"
+    );
+}

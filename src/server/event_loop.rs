@@ -101,13 +101,11 @@ pub(crate) struct Loop {
     start: Instant,
     /// Milliseconds since `start`, read once per loop iteration.
     clock: u64,
-    high_water: usize,
 }
 
 impl Loop {
     pub(crate) fn new(shared: Arc<Shared>, poll: Poll, config: Arc<Config>) -> Loop {
         let read = shared.options.read_buffer_size.max(1024) as usize;
-        let high_water = usize::try_from(shared.options.limits.send_queue_bytes).unwrap_or(usize::MAX);
         Loop {
             shared,
             poll,
@@ -122,7 +120,6 @@ impl Loop {
             pending: 0,
             start: Instant::now(),
             clock: 0,
-            high_water,
         }
     }
 
@@ -456,6 +453,7 @@ impl Loop {
             Err(e) => return abandon(&wss, e),
         };
         let fd = stream.fd();
+        let queue_limit = high_water(&session);
         let conn = WsConn {
             stream,
             session,
@@ -467,7 +465,14 @@ impl Loop {
             hup: false,
         };
         let key = self.conns.insert(Conn::Ws(conn));
-        let link = Link { server: self.shared.clone(), key, peer: peer.map(Peer::new), resource, protocol };
+        let link = Link {
+            server: self.shared.clone(),
+            key,
+            peer: peer.map(Peer::new),
+            high_water: queue_limit,
+            resource,
+            protocol,
+        };
         if !wss.attach(link) {
             self.conns.remove(key);
             return abandon(&wss, Error::State(c"the connection object is in use"));
@@ -587,7 +592,7 @@ impl Loop {
         }
         let queued = wss.queued();
         if let Some(Conn::Ws(c)) = self.conns.get_mut(key)
-            && queued >= self.high_water
+            && queued >= high_water(&c.session)
         {
             c.paused = true;
         }
@@ -612,11 +617,11 @@ impl Loop {
     /// is done with it.
     fn flush(&mut self, key: Key) {
         let now = self.now();
-        let close_timeout = self.config.limits.close_timeout_ms as u64;
-        let high_water = self.high_water;
-        let (wss, done, left) = match self.conns.get_mut(key) {
+        let (wss, done, left, high_water) = match self.conns.get_mut(key) {
             Some(Conn::Http(_)) => return self.flush_http(key),
             Some(Conn::Ws(c)) => {
+                let high_water = high_water(&c.session);
+                let close_timeout = u64::from(c.session.config().limits.close_timeout_ms);
                 let wss = c.wss.clone();
                 let freed = wss.flags() & FREED != 0;
                 let result = wss.with_sender_notify(high_water, |tx| {
@@ -644,7 +649,7 @@ impl Loop {
                         if done && left > 0 && c.kill_at == NEVER {
                             c.kill_at = now + close_timeout.max(1);
                         }
-                        (wss, done, left)
+                        (wss, done, left, high_water)
                     }
                 }
             }
@@ -739,6 +744,11 @@ fn write_out(stream: &Stream, tx: &mut Sender) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The send queue's high-water mark of a connection (its route's limits).
+fn high_water(session: &Session) -> usize {
+    usize::try_from(session.config().limits.send_queue_bytes).unwrap_or(usize::MAX)
 }
 
 /// After a connection's queue is written out: the loop keeps the larger of

@@ -74,6 +74,8 @@ pub(crate) struct Link {
     pub(crate) server: Arc<Shared>,
     pub(crate) key: Key,
     pub(crate) peer: Option<Peer>,
+    /// The send queue's high-water mark (the route's limits).
+    pub(crate) high_water: usize,
     /// Shared with the route when the client asked for its exact path.
     pub(crate) resource: Arc<CStr>,
     /// Shared with the route's list of subprotocols.
@@ -277,7 +279,7 @@ impl Wss {
             };
         };
         let options = &link.server.options;
-        let high_water = usize::try_from(options.limits.send_queue_bytes).unwrap_or(usize::MAX);
+        let high_water = link.high_water;
         let on_loop = link.server.on_loop_thread();
         // A reply to the input being processed is always taken: the loop
         // stops reading from a connection whose queue is full, which bounds
