@@ -20,10 +20,19 @@
 //! earlier). `receive/copy_only/*` measures that copy alone for each input,
 //! so the cost of the core itself is `receive/<case>` minus
 //! `receive/copy_only/<same input>`.
+//!
+//! On a shared machine, `EWS_BENCH_CLOCK=cpu cargo bench --bench core`
+//! measures the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`,
+//! kernel time such as page faults included) instead of wall time, so
+//! that time spent waiting for a core does not count. Criterion compares
+//! each run with the previous one of the same name, whatever the clock:
+//! use `--save-baseline`/`--baseline` to keep the two apart.
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkGroup, Criterion, Throughput};
 use ews::proto::frame::{MAX_HEADER_LEN, encode_header};
 use ews::proto::mask::apply_mask;
 use ews::proto::utf8::Utf8Validator;
@@ -113,7 +122,7 @@ fn feed_all(conn: &mut Connection, buf: &mut [u8]) -> (usize, usize) {
 /// One receive case: `wire` fed in reads of at most `read` bytes (each read
 /// copied into the buffer first), expecting `messages` messages; plus the
 /// copy alone as `copy_only/<name>`.
-fn receive_case(g: &mut BenchmarkGroup<WallTime>, name: &str, wire: &[u8], read: usize, messages: usize) {
+fn receive_case<M: Measurement>(g: &mut BenchmarkGroup<M>, name: &str, wire: &[u8], read: usize, messages: usize) {
     g.throughput(Throughput::Bytes(wire.len() as u64));
     let mut conn = Connection::open(Role::Server, config()).expect("connection");
     let mut buf = vec![0u8; read.min(wire.len())];
@@ -148,7 +157,7 @@ fn receive_case(g: &mut BenchmarkGroup<WallTime>, name: &str, wire: &[u8], read:
 /// Builds a payload of the given length.
 type MakePayload = fn(usize) -> Vec<u8>;
 
-fn receive(c: &mut Criterion) {
+fn receive<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("receive");
 
     // Small text messages, as many as fit in one 64 KiB socket read.
@@ -165,6 +174,11 @@ fn receive(c: &mut Criterion) {
 
     // Large frames, each arriving whole in one input (delivered in place),
     // then 1 MiB arriving in 64 KiB reads (reassembled in the connection).
+    // The reassembly copy is a `memcpy` whose speed can depend on where the
+    // allocator put the two buffers: older glibc (Debian 12's 2.36, say) on
+    // AMD Zen 3/4 copies with `rep movsb`, which runs 10-20 times slower
+    // when destination minus source is 1-31 modulo 4096 (glibc bug 30994);
+    // `GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=4000000` avoids it.
     let large: [(&str, u8, MakePayload); 3] =
         [("text_ascii", 0x1, ascii), ("text_multibyte", 0x1, multibyte), ("binary", 0x2, ascii)];
     for (kind, opcode, make) in large {
@@ -182,7 +196,7 @@ fn receive(c: &mut Criterion) {
 
 const SIZES: [(usize, &str); 4] = [(16, "16B"), (125, "125B"), (64 * KIB, "64KiB"), (MIB, "1MiB")];
 
-fn send(c: &mut Criterion) {
+fn send<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("send");
     for (role, role_name) in [(Role::Server, "server"), (Role::Client, "client")] {
         for (text, kind) in [(false, "binary"), (true, "text")] {
@@ -203,7 +217,7 @@ fn send(c: &mut Criterion) {
     g.finish();
 }
 
-fn memcpy(c: &mut Criterion) {
+fn memcpy<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("memcpy");
     for (size, label) in SIZES {
         let src = ascii(size);
@@ -219,7 +233,7 @@ fn memcpy(c: &mut Criterion) {
     g.finish();
 }
 
-fn mask(c: &mut Criterion) {
+fn mask<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("mask");
     for (size, label) in [(64 * KIB, "64KiB"), (MIB, "1MiB")] {
         // Masking twice restores the bytes, so the buffer is reused as is.
@@ -232,7 +246,7 @@ fn mask(c: &mut Criterion) {
     g.finish();
 }
 
-fn utf8(c: &mut Criterion) {
+fn utf8<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("utf8");
     for (kind, text) in [("ascii", ascii(MIB)), ("multibyte", multibyte(MIB))] {
         g.throughput(Throughput::Bytes(text.len() as u64));
@@ -247,5 +261,58 @@ fn utf8(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, receive, send, memcpy, mask, utf8);
-criterion_main!(benches);
+/// The CPU time of the calling thread, for criterion.
+struct ThreadCpuTime {
+    /// Formats durations as wall time does.
+    wall: WallTime,
+}
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec to write; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
+    }
+}
+
+fn run<M: Measurement>(mut c: Criterion<M>) {
+    receive(&mut c);
+    send(&mut c);
+    memcpy(&mut c);
+    mask(&mut c);
+    utf8(&mut c);
+    c.final_summary();
+}
+
+fn main() {
+    let c = Criterion::default();
+    match std::env::var("EWS_BENCH_CLOCK").as_deref() {
+        Ok("cpu") => run(c.with_measurement(ThreadCpuTime { wall: WallTime }).configure_from_args()),
+        Ok("wall") | Err(_) => run(c.configure_from_args()),
+        Ok(other) => panic!("EWS_BENCH_CLOCK={other}: use cpu or wall"),
+    }
+}
