@@ -17,17 +17,29 @@ fn word(key: [u8; 4]) -> u64 {
 /// Masks or unmasks `buf` in place. `offset` is the position of `buf[0]` in
 /// the frame payload, so a payload can be processed in pieces.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    unmask_ascii(buf, key, offset);
+}
+
+/// Unmasks `buf` in place, as [`apply_mask`], and says whether every byte
+/// it produced is ASCII: text that is all ASCII needs no further UTF-8
+/// check, and learning it here costs one OR per word.
+pub fn unmask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     let key = rotated(key, offset);
     let k = word(key);
+    let mut high = 0u64;
     let mut chunks = buf.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let v = u64::from_ne_bytes(chunk.try_into().expect("8 bytes")) ^ k;
+        high |= v;
         chunk.copy_from_slice(&v.to_ne_bytes());
     }
     // The remainder starts at a multiple of 8, hence of 4: key index 0.
+    let mut tail = 0u8;
     for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
         *b ^= key[i % 4];
+        tail |= *b;
     }
+    high & 0x8080_8080_8080_8080 == 0 && tail & 0x80 == 0
 }
 
 /// Writes `src` masked with `key` into `dst` (which must be as long as
@@ -64,6 +76,21 @@ mod tests {
                 apply_mask(&mut buf, key, offset);
                 assert_eq!(buf, naive(&data[..len], key, offset), "len {len} offset {offset}");
             }
+        }
+    }
+
+    #[test]
+    fn unmasking_reports_whether_the_result_is_ascii() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        for text in [&b"plain ascii text, longer than eight bytes"[..], b"short", b""] {
+            let mut masked = naive(text, key, 0);
+            assert!(unmask_ascii(&mut masked, key, 0));
+            assert_eq!(masked, text);
+        }
+        for text in ["caf\u{e9} au lait".as_bytes(), "\u{e9}".as_bytes(), "eight by\u{e9}".as_bytes()] {
+            let mut masked = naive(text, key, 0);
+            assert!(!unmask_ascii(&mut masked, key, 0));
+            assert_eq!(masked, text);
         }
     }
 

@@ -20,7 +20,7 @@ use std::ops::Range;
 use crate::error::{Error, Result};
 use crate::proto::config::Config;
 use crate::proto::frame::{FrameHeader, HeaderRules, MAX_HEADER_LEN, Opcode, decode_header};
-use crate::proto::mask::apply_mask;
+use crate::proto::mask::unmask_ascii;
 use crate::proto::utf8::Utf8Validator;
 
 /// Where the payload of something found lies.
@@ -240,16 +240,15 @@ impl RxState {
             };
             let avail = (frame.len - frame.received).min((input.len() - pos) as u64) as usize;
             let chunk = pos..pos + avail;
-            if frame.masked {
-                apply_mask(&mut input[chunk.clone()], frame.mask, frame.received as usize);
-            }
+            // Unmasking tells for free whether the piece is all ASCII.
+            let ascii = frame.masked && unmask_ascii(&mut input[chunk.clone()], frame.mask, frame.received as usize);
             pos += avail;
             let done = frame.received + avail as u64 == frame.len;
             self.frame = if done { None } else { Some(Frame { received: frame.received + avail as u64, ..frame }) };
             let found = if frame.opcode.is_control() {
                 self.control_chunk(frame, &input[chunk.clone()], chunk, done)
             } else {
-                self.data_chunk(frame, &input[chunk.clone()], chunk, done, cfg)
+                self.data_chunk(frame, &input[chunk.clone()], chunk, done, ascii, cfg)
             };
             match found {
                 Err(e) => return Step { consumed: pos, result: Err(e) },
@@ -342,10 +341,12 @@ impl RxState {
         chunk: &[u8],
         at: Range<usize>,
         done: bool,
+        ascii: bool,
         cfg: &RxConfig,
     ) -> Result<Option<Found>> {
         let mut msg = self.message.expect("a data frame belongs to a message");
-        if msg.text {
+        // ASCII cannot be invalid, unless it follows the start of a code point.
+        if msg.text && (!ascii || self.utf8.in_sequence()) {
             self.utf8.feed(chunk).map_err(|_| Error::InvalidUtf8)?;
         }
         let last = done && frame.fin;
@@ -414,7 +415,7 @@ mod tests {
         let mut out = h[..n].to_vec();
         let start = out.len();
         out.extend_from_slice(payload);
-        apply_mask(&mut out[start..], key, 0);
+        crate::proto::mask::apply_mask(&mut out[start..], key, 0);
         out
     }
 

@@ -117,7 +117,7 @@ impl Sender {
         if self.sending.is_some() {
             return Err(Error::State(c"a fragmented message is in progress"));
         }
-        if text && std::str::from_utf8(data).is_err() {
+        if text && !crate::proto::utf8::is_valid(data) {
             return Err(Error::Invalid(c"text is not valid UTF-8"));
         }
         self.out.frame(if text { Opcode::Text } else { Opcode::Binary }, true, data, self.mask)

@@ -1,6 +1,10 @@
 /* The stateless helpers: accept key, frame header codec, whole-frame
  * encoding, masking, close payloads, version and error strings, and the
  * random source hook. */
+#define _POSIX_C_SOURCE 200809L
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "check.h"
 #include "ews.h"
 
@@ -156,6 +160,43 @@ static void random_hook_supplies_masking_keys(void) {
     ews_conn_free(c);
 }
 
+/* The masking key of the next frame a client sends. */
+static void next_key(ews_conn *c, uint8_t key[4]) {
+    const uint8_t *out;
+    size_t len;
+    CHECK_EQ(ews_conn_send(c, (const uint8_t *)"k", 1, 1), EWS_OK);
+    CHECK_EQ(ews_conn_output(c, &out, &len), 1);
+    CHECK_EQ(len, 7);
+    memcpy(key, out + 2, 4);
+    CHECK_EQ(ews_conn_consume(c, len), EWS_OK);
+}
+
+static void forked_child_draws_fresh_masking_keys(void) {
+    ews_conn_options opts;
+    ews_conn *c = NULL;
+    uint8_t mine[4], theirs[4];
+    int fds[2], status = 0;
+    pid_t pid;
+    ews_conn_options_init(&opts);
+    opts.no_http = 1;
+    CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
+    next_key(c, mine); /* the process now holds random bytes for later keys */
+    CHECK(pipe(fds) == 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        next_key(c, theirs);
+        _exit(write(fds[1], theirs, 4) == 4 ? 0 : 1);
+    }
+    next_key(c, mine);
+    CHECK(read(fds[0], theirs, 4) == 4);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(memcmp(mine, theirs, 4) != 0);
+    close(fds[0]);
+    close(fds[1]);
+    ews_conn_free(c);
+}
+
 int main(void) {
     accept_key_matches_rfc_example();
     frame_header_round_trips();
@@ -164,6 +205,7 @@ int main(void) {
     close_payloads_decode_and_encode();
     version_and_error_strings();
     random_hook_supplies_masking_keys();
+    forked_child_draws_fresh_masking_keys();
     printf("helpers: ok\n");
     return 0;
 }
