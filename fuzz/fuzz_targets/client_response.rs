@@ -1,10 +1,12 @@
 //! A client connection fed an arbitrary server response (and whatever
 //! follows it) in chunks; plus `check_response` directly with a fixed key.
 //!
-//! Input: `flags`, `seed`, then the bytes the server sends.
+//! Input: `flags`, `seed`, `clock`, then the bytes the server sends.
 //! - `flags` bits 0-2: the largest chunk (1 ... whole); bit 3: small
 //!   handshake limits; bits 4-6: `max_headers` for the direct call.
 //! - `seed`: chunk sizes come from a generator seeded with it.
+//! - `clock`: 0, or the clock moves on by up to `clock * 64` ms before
+//!   each chunk (the handshake may time out).
 //!
 //! The random source is fixed, so the client's key is the RFC 6455 example
 //! key and `Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=` (in the
@@ -102,7 +104,7 @@ fuzz_target!(|data: &[u8]| {
         let end = (off + size).min(input.len());
         if clock != 0 {
             // The clock moves on between reads: the handshake may time out.
-            now += rng.next() % (clock as u64 * 64);
+            now += rng.next_u64() % (clock as u64 * 64);
             let state = conn.state();
             let before = conn.pending_output().len();
             match conn.on_time(now) {

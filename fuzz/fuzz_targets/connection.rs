@@ -99,11 +99,11 @@ fn on_event(conn: &mut Connection, event: &Event<'_>, rx: &mut Rx, model: &mut M
     match *event {
         Event::Error(e) => {
             assert!(is_receive_error(&e), "receiving failed with {e:?}");
-            if model.tx_open {
-                if let Some(code) = e.close_code() {
-                    let detail = e.detail();
-                    model.push_close(code, &detail[..detail.len().min(MAX_REASON_LEN)]);
-                }
+            if model.tx_open
+                && let Some(code) = e.close_code()
+            {
+                let detail = e.detail();
+                model.push_close(code, &detail[..detail.len().min(MAX_REASON_LEN)]);
             }
             model.tx_open = false;
             rx.ended = true;

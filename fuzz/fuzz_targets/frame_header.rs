@@ -40,9 +40,8 @@ fn rules(c: &mut Cursor<'_>) -> HeaderRules {
 fn check_header(h: &FrameHeader, rules: &HeaderRules) {
     assert_eq!(h.rsv & !rules.allowed_rsv, 0, "RSV bits not allowed: {h:?} {rules:?}");
     assert!(h.rsv <= 7);
-    match rules.masked {
-        Some(m) => assert_eq!(h.mask.is_some(), m, "mask rule broken: {h:?} {rules:?}"),
-        None => {}
+    if let Some(m) = rules.masked {
+        assert_eq!(h.mask.is_some(), m, "mask rule broken: {h:?} {rules:?}");
     }
     assert!(h.payload_len <= rules.max_payload, "{h:?} over {rules:?}");
     assert_eq!(h.payload_len >> 63, 0, "top bit of the length set: {h:?}");

@@ -1,13 +1,16 @@
 //! A server connection fed an arbitrary client handshake (and whatever
 //! follows it) in chunks; plus `Request::parse` and `validate` directly.
 //!
-//! Input: `flags`, `seed`, `decision`, then the bytes the client sends.
+//! Input: `flags`, `seed`, `decision`, `clock`, then the bytes the client sends.
 //! - `flags` bit 0: small handshake limits; bit 1: deferred accept;
 //!   bits 2-4: the largest chunk (1 ... whole); bits 5-7: `max_headers`
 //!   for the direct `Request::parse`.
 //! - `seed`: chunk sizes come from a generator seeded with it, so the
 //!   client's bytes stay a clean HTTP stream for the fuzzer.
-//! - `decision`: what a deferred host does with the request.
+//! - `decision`: what a deferred host does with the request (bit 7: it
+//!   first reads the clock, and the handshake may time out).
+//! - `clock`: 0, or the clock moves on by up to `clock * 64` ms before
+//!   each chunk (the handshake may time out).
 //!
 //! Oracle: no panic; `consumed` never exceeds the input and no event means
 //! all of it was taken; after `Error(Request(r))` the pending output is a
@@ -160,7 +163,7 @@ fuzz_target!(|data: &[u8]| {
         let end = (off + size).min(input.len());
         if clock != 0 {
             // The clock moves on between reads: the handshake may time out.
-            now += rng.next() % (clock as u64 * 64);
+            now += rng.next_u64() % (clock as u64 * 64);
             let state = conn.state();
             let before = conn.pending_output().len();
             match conn.on_time(now) {
@@ -221,9 +224,30 @@ fuzz_target!(|data: &[u8]| {
                     // While the host decides, nothing is read.
                     let mut more = *b"more";
                     assert_eq!(conn.feed(&mut more).consumed, 0);
-                    match decision % 4 {
+                    let mut late = false;
+                    if clock != 0 && decision & 0x80 != 0 {
+                        // The host takes its time: the handshake may time out
+                        // while the request waits.
+                        now += rng.next_u64() % (clock as u64 * 256);
+                        match conn.on_time(now) {
+                            None => assert_eq!(conn.state(), State::Requested),
+                            Some(Event::Error(Error::HandshakeTimeout)) => {
+                                assert_eq!(conn.state(), State::Failed);
+                                assert_eq!(conn.error(), Some(Error::HandshakeTimeout));
+                                assert!(conn.pending_output().is_empty(), "a timeout wrote something");
+                                late = true;
+                                failed = true;
+                            }
+                            Some(e) => panic!("on_time returned {e:?} while a request waits"),
+                        }
+                        if let Some(deadline) = conn.next_deadline() {
+                            assert!(deadline > now, "next deadline {deadline} not after now {now}");
+                        }
+                    }
+                    match if late { 4 } else { decision % 4 } {
+                        4 => {}
                         0 | 1 => {
-                            let protocol = if decision % 4 == 0 {
+                            let protocol = if decision.is_multiple_of(4) {
                                 None
                             } else {
                                 offered.get(decision as usize / 4 % offered.len().max(1)).map(String::as_str)

@@ -59,6 +59,7 @@ write("server_handshake", "version_8", b"\xc0\x00\x00\x00" + REQ.replace(b"Versi
 write("server_handshake", "not_found", b"\xc0\x00\x00\x00" + REQ.replace(b"/chat", b"/other?x=1"))
 write("server_handshake", "small_limits", b"\x01\x05\x00\x00" + REQ)
 write("server_handshake", "slow_client", b"\xc0\x09\x00\xff" + REQ)
+write("server_handshake", "deferred_late", b"\xc2\x00\x81\xff" + REQ)
 
 # ----- client_response: flags, seed, clock, then the server's bytes -----
 RESP = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -77,7 +77,7 @@ impl Rng {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15 | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -88,7 +88,7 @@ impl Rng {
 
     /// A value in `1..=max`.
     pub fn size(&mut self, max: usize) -> usize {
-        1 + (self.next() % max as u64) as usize
+        1 + (self.next_u64() % max as u64) as usize
     }
 }
 
