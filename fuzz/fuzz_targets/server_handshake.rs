@@ -25,7 +25,9 @@
 use ews::Error;
 use ews::error::{HandshakeError, RequestError};
 use ews::proto::handshake::client::check_response;
-use ews::proto::handshake::server::{Request, select_protocol, validate, write_accept, write_refusal};
+use ews::proto::handshake::server::{
+    Request, could_be_request, select_protocol, validate, write_accept, write_refusal,
+};
 use ews::proto::handshake::{HeadProgress, HeadReader, is_token, is_valid_key};
 use ews::proto::{Config, Connection, Event, Limits, ServerOptions, State};
 use ews_fuzz::{Collector, Cursor, Rng, check_nul, check_state_after, is_receive_error, owned_event};
@@ -72,6 +74,9 @@ fn check_accept(out: &[u8], request: &Request, protocol: Option<&str>) {
 /// The direct verdict on a head: what the connection must agree with.
 fn direct_verdict(head: &[u8], max_headers: usize, resources: &[String]) -> Result<(), RequestError> {
     let request = Request::parse(head, max_headers)?;
+    if request.resource().is_none() {
+        return Err(RequestError::TargetInvalid);
+    }
     if !resources.is_empty() && !resources.iter().any(|r| r == request.path()) {
         return Err(RequestError::NotFound);
     }
@@ -83,14 +88,26 @@ fn fuzz_request(data: &[u8], max_headers: usize, supported: &[String]) {
     let Ok(request) = Request::parse(data, max_headers) else { return };
     assert!(request.headers.len() <= max_headers);
     let path = request.path();
-    assert!(request.target.starts_with(path));
-    if let Some(q) = request.query() {
-        assert_eq!(format!("{path}?{q}"), request.target);
+    match request.resource() {
+        Some(resource) => {
+            // Origin form, or the path and query of an absolute-form target.
+            assert!(resource.starts_with('/'), "resource {resource:?}");
+            assert!(request.target.ends_with(resource) || resource == "/", "{resource:?} of {:?}", request.target);
+            assert!(resource.starts_with(path));
+            match request.query() {
+                Some(q) => assert_eq!(format!("{path}?{q}"), resource),
+                None => assert_eq!(path, resource),
+            }
+        }
+        None => {
+            assert_eq!(path, "");
+            assert_eq!(request.query(), None);
+        }
     }
     match validate(&request) {
         Ok(upgrade) => {
             assert_eq!(request.method, "GET");
-            assert!(request.target.starts_with('/'));
+            assert!(request.resource().is_some());
             assert!(request.wants_websocket());
             assert!(is_valid_key(&upgrade.key));
             assert!(upgrade.protocols.iter().all(|p| is_token(p.as_bytes())));
@@ -136,18 +153,24 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(conn.state(), State::Connecting);
     assert!(conn.pending_output().is_empty());
 
-    // What the connection must decide, from the same bytes.
-    let mut reader = HeadReader::new(limits.max_handshake_bytes as usize);
-    let expected = match reader.push(wire) {
-        HeadProgress::Partial(_) => Verdict::Pending,
-        HeadProgress::TooLarge => Verdict::Refused(RequestError::HeadersTooLarge),
+    // What the connection must decide, from the same bytes: all at once
+    // here, and chunk by chunk below (a head that cannot become a request
+    // is refused as soon as a read shows it, so chunking may matter).
+    let head_verdict = |reader: &mut HeadReader, bytes: &[u8]| match reader.push(bytes) {
+        HeadProgress::Partial(_) if could_be_request(reader.head()) => None,
+        HeadProgress::Partial(_) => Some(Verdict::Refused(RequestError::Malformed)),
+        HeadProgress::TooLarge => Some(Verdict::Refused(RequestError::HeadersTooLarge)),
         HeadProgress::Complete(_) => {
             match direct_verdict(reader.head(), limits.max_handshake_headers as usize, &resources) {
-                Ok(()) => Verdict::Valid,
-                Err(r) => Verdict::Refused(r),
+                Ok(()) => Some(Verdict::Valid),
+                Err(r) => Some(Verdict::Refused(r)),
             }
         }
     };
+    let whole =
+        head_verdict(&mut HeadReader::new(limits.max_handshake_bytes as usize), wire).unwrap_or(Verdict::Pending);
+    let mut shadow = HeadReader::new(limits.max_handshake_bytes as usize);
+    let mut expected = None;
 
     let max_chunk = CHUNKS[((flags >> 2) & 7) as usize];
     let mut rng = Rng::new(seed as u64);
@@ -183,6 +206,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         let chunk = &mut input[off..end];
+        if expected.is_none() && !timed_out {
+            expected = head_verdict(&mut shadow, chunk);
+        }
         let mut pos = 0;
         loop {
             let remaining = chunk.len() - pos;
@@ -320,10 +346,20 @@ fuzz_target!(|data: &[u8]| {
     if timed_out {
         assert_eq!(verdict, Verdict::Pending, "a handshake that completed timed out");
     } else {
+        let expected = expected.unwrap_or(Verdict::Pending);
         assert_eq!(verdict, expected, "the connection and the direct parse disagree");
         if expected == Verdict::Pending {
             assert_eq!(conn.state(), State::Connecting);
             assert!(conn.pending_output().is_empty());
+        }
+        // Chunking may only make a refusal come earlier, as 400: never
+        // refuse what would have been accepted whole.
+        if verdict != whole {
+            assert_eq!(verdict, Verdict::Refused(RequestError::Malformed), "chunked verdict; whole: {whole:?}");
+            assert_ne!(whole, Verdict::Valid, "a valid request refused early because of how it was split");
+            if std::env::var_os("EWS_FUZZ_REPORT").is_some() {
+                eprintln!("CHUNK-DEPENDENT chunked={verdict:?} whole={whole:?}");
+            }
         }
     }
     // The transport ends.
