@@ -446,7 +446,6 @@ fn malformed_subprotocol_list_gets_400() {
 }
 
 #[test]
-#[ignore = "bug: a request-target that is not a path (\"*\") is answered 404 by the router, not the core's 400"]
 fn asterisk_request_target_gets_400() {
     assert_refused(&request_line_with("GET * HTTP/1.1", &good_fields()), 400, 0);
 }

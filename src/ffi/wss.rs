@@ -10,7 +10,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::ptr::{null, null_mut};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::error::Error;
 use crate::ffi::errors::{EWS_EINVAL, EWS_EPANIC, EWS_OK, code_of, result_code};
@@ -67,6 +67,10 @@ pub struct ews_wsscb {
 
 /// The handler that calls a connection's ews_wsscb (its context).
 struct CCallbacks;
+
+/// The one handler all C connections share: their callback struct is the
+/// context, so a connection costs no allocation of its own for it.
+static C_CALLBACKS: LazyLock<Arc<CCallbacks>> = LazyLock::new(|| Arc::new(CCallbacks));
 
 fn callbacks(wss: &Wss) -> (*mut ews_wsscb, ews_wsscb) {
     let cb = wss.context() as *mut ews_wsscb;
@@ -150,7 +154,7 @@ pub extern "C" fn ews_wss_new(
         let (Ok(start), Ok(expand)) = (u32::try_from(start_size), u32::try_from(expand_size)) else {
             return EWS_EINVAL;
         };
-        let wss = Wss::new(Arc::new(CCallbacks), cb as usize, start, expand);
+        let wss = Wss::new(C_CALLBACKS.clone(), cb as usize, start, expand);
         ptr::write(out, Arc::into_raw(wss).cast_mut().cast());
         EWS_OK
     })

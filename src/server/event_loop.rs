@@ -42,6 +42,9 @@ const NEVER: u64 = u64::MAX;
 /// How long a connection that was answered over HTTP may take to close.
 const LINGER_MS: u64 = 2000;
 
+/// The smallest timer heap that is compacted.
+const MIN_COMPACT: usize = 1024;
+
 /// Reads per connection per readable event before others get a turn.
 const READS_PER_TURN: usize = 16;
 
@@ -94,7 +97,12 @@ pub(crate) struct Loop {
     buf: Vec<u8>,
     /// The output buffer lent to the connection being served.
     out: Vec<u8>,
+    /// Deadlines as (time, key); an entry is live while its connection's
+    /// `scheduled` equals its time, and a stale one is skipped when it
+    /// comes up (or dropped by `compact_timers`).
     timers: BinaryHeap<Reverse<(u64, u64)>>,
+    /// The heap size at which stale entries are dropped.
+    compact_at: usize,
     /// Connections with input left unread (paused, or a long turn).
     retry: Vec<Key>,
     pending: usize,
@@ -116,6 +124,7 @@ impl Loop {
             buf: vec![0; read + 1],
             out: Vec::new(),
             timers: BinaryHeap::new(),
+            compact_at: MIN_COMPACT,
             retry: Vec::new(),
             pending: 0,
             start: Instant::now(),
@@ -215,7 +224,26 @@ impl Loop {
         if at < *slot {
             *slot = at;
             self.timers.push(Reverse((at, key.as_u64())));
+            if self.timers.len() >= self.compact_at {
+                self.compact_timers();
+            }
         }
+    }
+
+    /// Drops the heap's stale entries: a connection that upgraded, closed
+    /// or moved its deadline earlier leaves one behind, and thousands of
+    /// idle connections would otherwise keep theirs (16 bytes each) until
+    /// the handshake timeout. Amortised O(1) per push: the next compaction
+    /// waits until the heap has doubled again.
+    fn compact_timers(&mut self) {
+        let conns = &self.conns;
+        self.timers.retain(|&Reverse((at, raw))| match conns.get(Key::from_u64(raw)) {
+            Some(Conn::Http(c)) => c.scheduled == at,
+            Some(Conn::Ws(c)) => c.scheduled == at,
+            None => false,
+        });
+        self.timers.shrink_to(self.timers.len() * 2);
+        self.compact_at = (self.timers.len() * 2).max(MIN_COMPACT);
     }
 
     /// Schedules a WebSocket connection's next timer.

@@ -1,7 +1,7 @@
 //! The HTTP front of the server: routes, the request a service sees, and
 //! what it answers (a plain response or an upgrade to a WebSocket).
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -25,8 +25,8 @@ pub(crate) struct Route {
     pub(crate) config: Arc<Config>,
     pub(crate) protocols: Vec<String>,
     /// The path and the subprotocols as C strings, shared by connections.
-    pub(crate) path_c: Arc<CStr>,
-    pub(crate) protocols_c: Vec<Arc<CStr>>,
+    pub(crate) path_c: Arc<CString>,
+    pub(crate) protocols_c: Vec<Arc<CString>>,
 }
 
 impl Route {
@@ -49,22 +49,22 @@ impl Route {
     }
 
     /// The resource as a shared C string (the route's own when equal).
-    pub(crate) fn resource(&self, target: &str) -> Arc<CStr> {
+    pub(crate) fn resource(&self, target: &str) -> Arc<CString> {
         if target == self.path { self.path_c.clone() } else { c_string(target) }
     }
 
     /// The chosen subprotocol as the route's shared C string.
-    pub(crate) fn protocol(&self, chosen: Option<&str>) -> Option<Arc<CStr>> {
+    pub(crate) fn protocol(&self, chosen: Option<&str>) -> Option<Arc<CString>> {
         let chosen = chosen?;
         self.protocols.iter().position(|p| p == chosen).map(|i| self.protocols_c[i].clone())
     }
 }
 
 /// A C string of `s` (a NUL inside ends it early; paths and tokens have none).
-pub(crate) fn c_string(s: &str) -> Arc<CStr> {
+pub(crate) fn c_string(s: &str) -> Arc<CString> {
     let bytes = s.as_bytes();
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    Arc::from(CString::new(&bytes[..end]).unwrap_or_default())
+    Arc::new(CString::new(&bytes[..end]).unwrap_or_default())
 }
 
 /// The routes of a server.

@@ -2,7 +2,7 @@
 //! flag and the inbox of work handed to the loop.
 
 use std::cell::Cell;
-use std::ffi::CStr;
+use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -25,8 +25,8 @@ pub(crate) struct Adopt {
     pub(crate) wss: Arc<Wss>,
     /// Bytes already read after the handshake.
     pub(crate) leftover: Vec<u8>,
-    pub(crate) resource: Arc<CStr>,
-    pub(crate) protocol: Option<Arc<CStr>>,
+    pub(crate) resource: Arc<CString>,
+    pub(crate) protocol: Option<Arc<CString>>,
 }
 
 /// Work for the loop.

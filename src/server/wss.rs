@@ -5,7 +5,7 @@
 //! any thread take the connection's sender lock, encode the frame into its
 //! queue and ask the loop to flush; callbacks run on the loop thread.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -68,6 +68,9 @@ pub(crate) const FREED: u8 = 1;
 pub(crate) const DIRTY: u8 = 2;
 /// A writer got `WouldBlock` and waits for `on_drain`.
 pub(crate) const DRAIN_WANTED: u8 = 4;
+/// A writer is blocked on `writable` (set and cleared under the sender
+/// lock; a writer that wakes and still finds no room sets it again).
+const WRITER_WAITING: u8 = 8;
 
 /// Where a connection lives once the loop runs it.
 pub(crate) struct Link {
@@ -77,15 +80,9 @@ pub(crate) struct Link {
     /// The send queue's high-water mark (the route's limits).
     pub(crate) high_water: usize,
     /// Shared with the route when the client asked for its exact path.
-    pub(crate) resource: Arc<CStr>,
+    pub(crate) resource: Arc<CString>,
     /// Shared with the route's list of subprotocols.
-    pub(crate) protocol: Option<Arc<CStr>>,
-}
-
-struct Tx {
-    sender: Sender,
-    /// Writers blocked on `writable`.
-    waiting: u32,
+    pub(crate) protocol: Option<Arc<CString>>,
 }
 
 /// A server-side WebSocket connection (the C type `ews_wss`).
@@ -97,7 +94,7 @@ pub struct Wss {
     rx_expand: u32,
     state: AtomicU8,
     flags: AtomicU8,
-    tx: Mutex<Tx>,
+    tx: Mutex<Sender>,
     writable: Condvar,
     link: OnceLock<Link>,
 }
@@ -122,7 +119,7 @@ impl Wss {
             rx_expand,
             state: AtomicU8::new(DETACHED),
             flags: AtomicU8::new(0),
-            tx: Mutex::new(Tx { sender: Sender::new_open(crate::proto::Role::Server), waiting: 0 }),
+            tx: Mutex::new(Sender::new_open(crate::proto::Role::Server)),
             writable: Condvar::new(),
             link: OnceLock::new(),
         })
@@ -170,17 +167,17 @@ impl Wss {
 
     /// The resource the client requested (path and query).
     pub fn resource(&self) -> Option<&CStr> {
-        self.link.get().map(|l| &*l.resource)
+        self.link.get().map(|l| l.resource.as_c_str())
     }
 
     /// The subprotocol agreed in the handshake.
     pub fn subprotocol(&self) -> Option<&CStr> {
-        self.link.get().and_then(|l| l.protocol.as_deref())
+        self.link.get().and_then(|l| l.protocol.as_deref()).map(CString::as_c_str)
     }
 
     /// Bytes queued for sending and not yet written.
     pub fn queued(&self) -> usize {
-        lock(&self.tx).sender.pending_output().len()
+        lock(&self.tx).pending_output().len()
     }
 
     // ----- what the loop does -----
@@ -193,7 +190,7 @@ impl Wss {
         if self.state.compare_exchange(DETACHED, UPGRADING, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return false;
         }
-        tx.sender.raw().extend_from_slice(response);
+        tx.raw().extend_from_slice(response);
         true
     }
 
@@ -226,15 +223,16 @@ impl Wss {
 
     /// Runs `f` on the sender under its lock.
     pub(crate) fn with_sender<R>(&self, f: impl FnOnce(&mut Sender) -> R) -> R {
-        f(&mut lock(&self.tx).sender)
+        f(&mut lock(&self.tx))
     }
 
     /// Runs `f` on the sender under its lock, then wakes writers waiting
     /// for room if the queue is below `high_water`.
     pub(crate) fn with_sender_notify<R>(&self, high_water: usize, f: impl FnOnce(&mut Sender) -> R) -> R {
         let mut tx = lock(&self.tx);
-        let r = f(&mut tx.sender);
-        if tx.waiting > 0 && tx.sender.pending_output().len() < high_water {
+        let r = f(&mut tx);
+        if self.flags() & WRITER_WAITING != 0 && tx.pending_output().len() < high_water {
+            self.flags.fetch_and(!WRITER_WAITING, Ordering::AcqRel);
             self.writable.notify_all();
         }
         r
@@ -273,7 +271,7 @@ impl Wss {
             // connection once it takes it over.
             let mut tx = lock(&self.tx);
             return match self.state.load(Ordering::Acquire) {
-                UPGRADING if self.flags() & FREED == 0 && !tx.sender.close_sent() => f(&mut tx.sender),
+                UPGRADING if self.flags() & FREED == 0 && !tx.close_sent() => f(&mut tx),
                 UPGRADING | CLOSED => Err(Error::Closed),
                 _ => Err(Error::State(c"the connection is not connected")),
             };
@@ -289,11 +287,11 @@ impl Wss {
         let mut deadline = None;
         let mut tx = lock(&self.tx);
         loop {
-            let closing = tx.sender.close_sent() || tx.sender.failed();
+            let closing = tx.close_sent() || tx.failed();
             if closing || self.state.load(Ordering::Acquire) != OPEN || self.flags() & FREED != 0 {
                 return Err(Error::Closed);
             }
-            if exempt || tx.sender.pending_output().len() < high_water {
+            if exempt || tx.pending_output().len() < high_water {
                 break;
             }
             if on_loop || wait == Wait::NoBlock {
@@ -303,21 +301,19 @@ impl Wss {
             if options.send_timeout_ms > 0 && deadline.is_none() {
                 deadline = Some(Instant::now() + Duration::from_millis(options.send_timeout_ms.into()));
             }
-            tx.waiting += 1;
+            self.flags.fetch_or(WRITER_WAITING, Ordering::AcqRel);
             tx = match deadline {
                 None => self.writable.wait(tx).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        tx.waiting -= 1;
                         return Err(Error::SendTimeout);
                     }
                     self.writable.wait_timeout(tx, left).unwrap_or_else(|e| e.into_inner()).0
                 }
             };
-            tx.waiting -= 1;
         }
-        f(&mut tx.sender)?;
+        f(&mut tx)?;
         drop(tx);
         // The loop flushes the connection it serves once the callback
         // returns; others are put in its inbox.
