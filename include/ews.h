@@ -1300,9 +1300,19 @@ int ews_sock_flush(struct ews_sock *sock, int64_t deadline);
  * EWS_ESTATE (the opening handshake never completed), EWS_EDROPPED,
  * EWS_EIO, or the protocol error that failed the connection earlier.
  * Bytes the peer sent after its close frame that ews had already read are
- * discarded.
+ * discarded. To read the peer's close code and reason (ews_status()) when
+ * this side closes first, run the handshake with ews_sock_close() before.
  */
 int ews_detach(struct ews_sock *sock, int status, const char *reason, int64_t deadline);
+
+/**
+ * The closing handshake of ews_detach() without giving the descriptor
+ * back: afterwards ews_status() has the peer's close code and reason, and
+ * ews_detach() returns the descriptor at once. Returns 0. Errors: as
+ * ews_detach(), but the socket always stays (free it with ews_detach() or
+ * ews_sock_free()).
+ */
+int ews_sock_close(struct ews_sock *sock, int status, const char *reason, int64_t deadline);
 
 /**
  * The peer's close frame, once one arrived: returns its code (1005 when
@@ -2074,8 +2084,9 @@ int ews_wss_write(struct ews_wss *wss, const void *data, size_t len, int is_text
 
 /**
  * Like ews_wss_write() but never waits: returns EWS_EAGAIN when the send
- * queue is over the high-water mark; the drain callback runs once it has
- * room again. Safe from any thread.
+ * queue is over the high-water mark, also inside the connection's own
+ * callbacks; the drain callback runs once it has room again. Safe from any
+ * thread.
  */
 int ews_wss_try_write(struct ews_wss *wss, const void *data, size_t len, int is_text);
 
@@ -2100,8 +2111,8 @@ int ews_wss_write_frame(struct ews_wss *wss,
  * bytes of UTF-8). Queued after the messages already written. The close
  * callback runs when the peer answers (with its code) or the close times
  * out. Safe from any thread. Errors: EWS_EINVAL (a code or reason that may
- * not be sent), EWS_ECLOSED, EWS_ESTATE (a close frame was sent already,
- * or not connected).
+ * not be sent), EWS_ECLOSED (closed, or a close frame was sent already),
+ * EWS_ESTATE (not connected).
  */
 int ews_wss_close(struct ews_wss *wss, int status, const char *reason);
 

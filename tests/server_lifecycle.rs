@@ -340,3 +340,69 @@ fn a_routes_send_queue_limit_applies_to_its_connections() {
         "refused at {queued_at_refusal} queued bytes, not at the route's 1000"
     );
 }
+
+/// Answers each message with as many 16 KiB messages as the queue takes
+/// without blocking, and reports how many and when the queue drained.
+struct Flooder {
+    seen: Mutex<Sender<(&'static str, usize)>>,
+}
+
+impl Handler for Flooder {
+    fn on_frame(&self, wss: &Wss, _data: &[u8], _text: bool) {
+        let chunk = [7u8; 16 << 10];
+        let mut written = 0;
+        let refused = loop {
+            match wss.write(&chunk, false, Wait::NoBlock) {
+                Ok(()) => written += 1,
+                Err(e) => break e,
+            }
+            if written == 1000 {
+                break Error::Closed;
+            }
+        };
+        assert_eq!(refused, Error::WouldBlock, "after {written} writes");
+        let _ = self.seen.lock().unwrap().send(("written", written));
+    }
+
+    fn on_close(&self, _wss: &Wss, _status: CloseStatus) {}
+
+    fn on_drain(&self, wss: &Wss) {
+        let _ = self.seen.lock().unwrap().send(("drained", wss.queued()));
+    }
+}
+
+struct FloodService(Arc<Flooder>);
+
+impl Service for FloodService {
+    fn serve(&self, req: &mut HttpRequest<'_>) {
+        let _ = req.upgrade(&Wss::new(self.0.clone(), 0, 0, 0));
+    }
+}
+
+#[test]
+fn a_non_blocking_write_inside_a_callback_stops_at_the_high_water_mark_and_drain_follows() {
+    let limits = Limits { send_queue_bytes: 64 << 10, ..Limits::default() };
+    let (tx, seen) = channel();
+    let server = Server::new(ServerOptions { limits, ..ServerOptions::default() }).unwrap();
+    let port = server.listen("127.0.0.1:0").unwrap();
+    let flooder = Arc::new(Flooder { seen: Mutex::new(tx) });
+    server.route("/", true, Arc::new(FloodService(flooder)), None, Vec::new()).unwrap();
+    server.start().unwrap();
+
+    let mut c = Client::new(tcp(port), "/");
+    c.conn.send(true, b"go").unwrap();
+    c.flush();
+    let (what, written) = seen.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(what, "written");
+    // Whatever the socket took at once, plus at most the 64 KiB high-water
+    // mark and the message that crossed it.
+    assert!((4..100).contains(&written), "{written} messages of 16 KiB were queued in one callback");
+    for _ in 0..written {
+        assert_eq!(c.next(), Got::Message(vec![7u8; 16 << 10]));
+    }
+    let (what, queued) = seen.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(what, "drained");
+    assert!(queued < 64 << 10, "drain reported with {queued} bytes still queued");
+    server.stop();
+    server.join().unwrap();
+}

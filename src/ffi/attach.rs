@@ -570,30 +570,58 @@ pub extern "C" fn ews_sock_flush(sock: *mut ews_sock, deadline: i64) -> c_int {
 /// EWS_ESTATE (the opening handshake never completed), EWS_EDROPPED,
 /// EWS_EIO, or the protocol error that failed the connection earlier.
 /// Bytes the peer sent after its close frame that ews had already read are
-/// discarded.
+/// discarded. To read the peer's close code and reason (ews_status()) when
+/// this side closes first, run the handshake with ews_sock_close() before.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_detach(sock: *mut ews_sock, status: c_int, reason: *const c_char, deadline: i64) -> c_int {
-    guard(EWS_EPANIC, || {
-        let Some(s) = ptr::obj_mut(sock) else { return EWS_EINVAL };
-        let reason = match ptr::string(reason) {
-            Str::Null => "",
-            Str::Text(t) => t,
-            Str::Invalid => return EWS_EINVAL,
-        };
-        let Ok(status) = u16::try_from(status) else { return EWS_EINVAL };
-        match s.ws.detach(status, reason, Deadline::at(deadline)) {
-            Err(Error::Deadline) => code_of(&Error::Deadline),
-            Err(e) if e.category() == Category::Invalid => EWS_EINVAL,
-            r => {
-                let Some(owned) = ptr::take(sock) else { return EWS_EINVAL };
-                let fd = owned.ws.into_stream().release();
-                match r {
-                    Ok(()) => fd,
-                    Err(e) => code_of(&e),
-                }
+    guard(EWS_EPANIC, || match closing_handshake(sock, status, reason, deadline) {
+        Err(code) => code,
+        Ok(r) => {
+            let Some(owned) = ptr::take(sock) else { return EWS_EINVAL };
+            let fd = owned.ws.into_stream().release();
+            match r {
+                Ok(()) => fd,
+                Err(code) => code,
             }
         }
     })
+}
+
+/// The closing handshake of ews_detach() without giving the descriptor
+/// back: afterwards ews_status() has the peer's close code and reason, and
+/// ews_detach() returns the descriptor at once. Returns 0. Errors: as
+/// ews_detach(), but the socket always stays (free it with ews_detach() or
+/// ews_sock_free()).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_sock_close(sock: *mut ews_sock, status: c_int, reason: *const c_char, deadline: i64) -> c_int {
+    guard(EWS_EPANIC, || match closing_handshake(sock, status, reason, deadline) {
+        Err(code) | Ok(Err(code)) => code,
+        Ok(Ok(())) => EWS_OK,
+    })
+}
+
+/// Runs the closing handshake of a socket. `Err` is a code to return with
+/// the socket kept (invalid arguments, the deadline); `Ok` is the outcome
+/// after which ews_detach() gives the descriptor back.
+fn closing_handshake(
+    sock: *mut ews_sock,
+    status: c_int,
+    reason: *const c_char,
+    deadline: i64,
+) -> std::result::Result<std::result::Result<(), c_int>, c_int> {
+    let Some(s) = ptr::obj_mut(sock) else { return Err(EWS_EINVAL) };
+    let reason = match ptr::string(reason) {
+        Str::Null => "",
+        Str::Text(t) => t,
+        Str::Invalid => return Err(EWS_EINVAL),
+    };
+    let Ok(status) = u16::try_from(status) else { return Err(EWS_EINVAL) };
+    match s.ws.detach(status, reason, Deadline::at(deadline)) {
+        Err(Error::Deadline) => Err(code_of(&Error::Deadline)),
+        Err(e) if e.category() == Category::Invalid => Err(EWS_EINVAL),
+        Ok(()) => Ok(Ok(())),
+        Err(e) => Ok(Err(code_of(&e))),
+    }
 }
 
 /// The peer's close frame, once one arrived: returns its code (1005 when

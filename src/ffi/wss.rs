@@ -283,8 +283,9 @@ pub extern "C" fn ews_wss_write(wss: *mut ews_wss, data: *const c_void, len: usi
 }
 
 /// Like ews_wss_write() but never waits: returns EWS_EAGAIN when the send
-/// queue is over the high-water mark; the drain callback runs once it has
-/// room again. Safe from any thread.
+/// queue is over the high-water mark, also inside the connection's own
+/// callbacks; the drain callback runs once it has room again. Safe from any
+/// thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_wss_try_write(wss: *mut ews_wss, data: *const c_void, len: usize, is_text: c_int) -> c_int {
     guard(EWS_EPANIC, || write(wss, data, len, is_text, Wait::NoBlock))
@@ -317,8 +318,8 @@ pub extern "C" fn ews_wss_write_frame(
 /// bytes of UTF-8). Queued after the messages already written. The close
 /// callback runs when the peer answers (with its code) or the close times
 /// out. Safe from any thread. Errors: EWS_EINVAL (a code or reason that may
-/// not be sent), EWS_ECLOSED, EWS_ESTATE (a close frame was sent already,
-/// or not connected).
+/// not be sent), EWS_ECLOSED (closed, or a close frame was sent already),
+/// EWS_ESTATE (not connected).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_wss_close(wss: *mut ews_wss, status: c_int, reason: *const c_char) -> c_int {
     guard(EWS_EPANIC, || {

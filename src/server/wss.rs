@@ -279,11 +279,12 @@ impl Wss {
         let options = &link.server.options;
         let high_water = link.high_water;
         let on_loop = link.server.on_loop_thread();
-        // A reply to the input being processed is always taken: the loop
-        // stops reading from a connection whose queue is full, which bounds
-        // it; anything else waits for room or fails.
+        // A blocking reply to the input being processed is always taken:
+        // the loop stops reading from a connection whose queue is full,
+        // which bounds it; anything else, a non-blocking write included,
+        // waits for room or fails.
         let serving = shared::serving(self);
-        let exempt = control || serving;
+        let exempt = control || (serving && wait == Wait::Block);
         let mut deadline = None;
         let mut tx = lock(&self.tx);
         loop {

@@ -127,6 +127,31 @@ static void closing_handshake_and_detach(void) {
     close(fds[1]);
 }
 
+/* ews_sock_close(): the closing handshake without giving the descriptor
+ * back, so the side that closed first can read the peer's answer. */
+static void close_then_status_then_detach(void) {
+    int fds[2];
+    ews_sock *c, *s;
+    char buf[16], reason[EWS_MAX_CLOSE_REASON + 1];
+    connect_pair(fds, EWS_WS_TEXT, &c, &s);
+
+    CHECK_EQ(ews_sock_close(c, 4001, "bye", 0), EWS_ETIMEDOUT);
+    CHECK_EQ(ews_status(c, NULL, 0), EWS_ESTATE);
+    CHECK_EQ(ews_mrecv(s, buf, sizeof buf, in_ms(2000)), EWS_ECLOSED);
+    CHECK_EQ(ews_sock_close(s, 0, NULL, in_ms(2000)), EWS_OK);
+    CHECK_EQ(ews_status(s, reason, sizeof reason), 4001);
+    CHECK(strcmp(reason, "bye") == 0);
+    CHECK_EQ(ews_sock_close(c, 0, NULL, in_ms(2000)), EWS_OK);
+    /* The server answered with the code it received (RFC 6455 5.5.1). */
+    CHECK_EQ(ews_status(c, reason, sizeof reason), 4001);
+    /* Closing again changes nothing; detaching returns the descriptors. */
+    CHECK_EQ(ews_sock_close(c, 1000, NULL, 0), EWS_OK);
+    CHECK_EQ(ews_detach(c, 0, NULL, 0), fds[0]);
+    CHECK_EQ(ews_detach(s, 0, NULL, 0), fds[1]);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 static void peer_gone(void) {
     int fds[2];
     ews_sock *c, *s;
@@ -183,6 +208,7 @@ static void null_and_bad_arguments(void) {
     CHECK_EQ(ews_recv(NULL, &flags, buf, sizeof buf, 0), EWS_EINVAL);
     CHECK_EQ(ews_peek(NULL, &flags, 0), EWS_EINVAL);
     CHECK_EQ(ews_detach(NULL, 1000, NULL, 0), EWS_EINVAL);
+    CHECK_EQ(ews_sock_close(NULL, 1000, NULL, 0), EWS_EINVAL);
     CHECK_EQ(ews_status(NULL, NULL, 0), EWS_EINVAL);
     CHECK_EQ(ews_sock_fd(NULL), EWS_EINVAL);
     CHECK(ews_sock_resource(NULL) == NULL);
@@ -197,6 +223,7 @@ int main(void) {
     typed_and_mixed_messages();
     large_message_in_pieces();
     closing_handshake_and_detach();
+    close_then_status_then_detach();
     peer_gone();
     pipe_pair();
     null_and_bad_arguments();
