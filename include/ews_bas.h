@@ -20,7 +20,10 @@
  *
  * C++: WSSCB and WSS have Barracuda's constructors and methods, so a
  * connection class can inherit both and delete itself in its close
- * callback (c-examples/bas_echo_server.cpp).
+ * callback (c-examples/bas_echo_server.cpp). They live in namespace
+ * ews_bas, brought into the global namespace by using-declarations, so
+ * their inline methods (which the compiler may emit as weak symbols) are
+ * ews_bas::WSS::write and so on, never Barracuda's own WSS::write.
  */
 #ifndef EWS_BAS_H
 #define EWS_BAS_H
@@ -30,6 +33,7 @@
 #include "ews.h"
 
 #ifdef __cplusplus
+namespace ews_bas {
 extern "C" {
 #endif
 
@@ -191,6 +195,24 @@ inline int WSS::close(int statusCode) {
 inline bool WSS::isValid() {
     return WSS_isValid(this) != 0;
 }
+} /* namespace ews_bas */
+
+using ews_bas::HttpConnection;
+using ews_bas::HttpRequest;
+using ews_bas::SoDisp;
+using ews_bas::WSS;
+using ews_bas::WSS_close;
+using ews_bas::WSS_connect;
+using ews_bas::WSS_constructor;
+using ews_bas::WSS_destructor;
+using ews_bas::WSS_isValid;
+using ews_bas::WSS_upgrade;
+using ews_bas::WSS_write;
+using ews_bas::WSSCB;
+using ews_bas::WSSCB_Close;
+using ews_bas::WSSCB_constructor;
+using ews_bas::WSSCB_Frame;
+using ews_bas::WSSCB_Ping;
 #endif
 
 #endif /* EWS_BAS_H */

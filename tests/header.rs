@@ -39,6 +39,7 @@ fn version_macros_match_cargo_toml() {
     assert_eq!(macro_value(&header, "EWS_VERSION_MAJOR"), parts[0]);
     assert_eq!(macro_value(&header, "EWS_VERSION_MINOR"), parts[1]);
     assert_eq!(macro_value(&header, "EWS_VERSION_PATCH"), parts[2]);
+    // SAFETY: ews_version() returns a pointer to a static NUL-terminated string.
     let lib = unsafe { std::ffi::CStr::from_ptr(ews::ffi::version::ews_version()) };
     assert_eq!(lib.to_str().unwrap(), version);
 }
@@ -86,5 +87,50 @@ fn every_function_and_type_in_the_header_is_documented() {
         }
         let before = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).copied().unwrap_or("");
         assert!(before.trim_end().ends_with("*/"), "line {} of ews.h has no doc comment: {line}", i + 1);
+    }
+}
+
+#[test]
+fn barracuda_names_in_cxx_define_no_symbol_outside_namespace_ews_bas() {
+    let dir = cbuild::out_dir();
+    let src = dir.join("bas_symbols.cpp");
+    let obj = dir.join("bas_symbols.o");
+    std::fs::write(
+        &src,
+        "#include \"ews_bas.h\"\n\
+         static void on_frame(WSSCB *, WSS *, void *, int, int) {}\n\
+         static void on_close(WSSCB *, WSS *, int) {}\n\
+         struct Conn : WSSCB, WSS {\n\
+             Conn(SoDisp *d) : WSSCB(on_frame, on_close), WSS(this, d, 0, 0) {}\n\
+         };\n\
+         int use(SoDisp *d, HttpRequest *r, HttpConnection *c) {\n\
+             Conn *x = new Conn(d);\n\
+             int n = x->upgrade(r) + x->connect(c) + x->write(\"x\", 1, true) + x->close() + x->isValid();\n\
+             delete x;\n\
+             return n;\n\
+         }\n",
+    )
+    .unwrap();
+    // -O0: the inline methods are emitted (as weak symbols), as in a debug build.
+    let out = Command::new("c++")
+        .args(["-std=c++11", "-O0", "-c", "-o"])
+        .arg(&obj)
+        .arg("-I")
+        .arg(cbuild::root().join("include"))
+        .arg(&src)
+        .output()
+        .expect("run c++");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let nm = Command::new("nm").args(["-C", "--defined-only"]).arg(&obj).output().expect("run nm");
+    let symbols = String::from_utf8(nm.stdout).unwrap();
+    let emitted: Vec<&str> = symbols.lines().filter(|l| l.contains("WSS")).collect();
+    assert!(emitted.iter().any(|l| l.contains("ews_bas::WSS::write")), "{symbols}");
+    for line in emitted {
+        let kind = line.split_whitespace().nth(1).unwrap_or("");
+        let external = kind.chars().all(|c| c.is_ascii_uppercase());
+        assert!(
+            !external || line.contains("ews_bas::") || line.contains("Conn::"),
+            "a Barracuda name is defined outside namespace ews_bas: {line}"
+        );
     }
 }
