@@ -2039,10 +2039,12 @@ int ews_wss_upgrade(struct ews_wss *wss, struct ews_request *req);
  * (the whole head; bytes after it are kept as the first frames). Checks
  * the handshake, answers 101 with a subprotocol chosen from `protocols`
  * (the server's order of preference; NULL for none), and runs the
- * connection on `server`'s loop. ews takes `fd` over in every case: a
- * request that is not a valid handshake is answered with its HTTP error,
- * the socket is closed and EWS_EHANDSHAKE returned. Safe from any thread.
- * Errors: EWS_EINVAL, EWS_ESTATE (`wss` in use), EWS_EHANDSHAKE, EWS_EIO.
+ * connection on `server`'s loop. ews takes a non-negative `fd` over in
+ * every case, errors included (then it is closed): a request that is not
+ * a valid handshake is answered with its HTTP error, the socket is closed
+ * and EWS_EHANDSHAKE returned. Safe from any thread. Errors: EWS_EINVAL
+ * (a NULL argument, a negative `fd`), EWS_ESTATE (`wss` in use),
+ * EWS_EHANDSHAKE, EWS_EIO.
  */
 int ews_wss_upgrade_fd(struct ews_wss *wss,
                        struct ews_server *server,
@@ -2057,8 +2059,9 @@ int ews_wss_upgrade_fd(struct ews_wss *wss,
  * (Barracuda's connect): takes over `fd` (a connected stream socket) and
  * the `len` bytes the host read after the handshake, and runs it on
  * `server`'s loop; `resource` (or NULL) is what ews_wss_resource()
- * reports. Safe from any thread. Errors: EWS_EINVAL, EWS_ESTATE (`wss` in
- * use), EWS_EIO.
+ * reports. A non-negative `fd` is ews's in every case, errors included
+ * (then it is closed). Safe from any thread. Errors: EWS_EINVAL (a NULL
+ * argument, a negative `fd`), EWS_ESTATE (`wss` in use), EWS_EIO.
  */
 int ews_wss_connect(struct ews_wss *wss,
                     struct ews_server *server,

@@ -199,10 +199,12 @@ pub extern "C" fn ews_wss_upgrade(wss: *mut ews_wss, req: *mut ews_request) -> c
 /// (the whole head; bytes after it are kept as the first frames). Checks
 /// the handshake, answers 101 with a subprotocol chosen from `protocols`
 /// (the server's order of preference; NULL for none), and runs the
-/// connection on `server`'s loop. ews takes `fd` over in every case: a
-/// request that is not a valid handshake is answered with its HTTP error,
-/// the socket is closed and EWS_EHANDSHAKE returned. Safe from any thread.
-/// Errors: EWS_EINVAL, EWS_ESTATE (`wss` in use), EWS_EHANDSHAKE, EWS_EIO.
+/// connection on `server`'s loop. ews takes a non-negative `fd` over in
+/// every case, errors included (then it is closed): a request that is not
+/// a valid handshake is answered with its HTTP error, the socket is closed
+/// and EWS_EHANDSHAKE returned. Safe from any thread. Errors: EWS_EINVAL
+/// (a NULL argument, a negative `fd`), EWS_ESTATE (`wss` in use),
+/// EWS_EHANDSHAKE, EWS_EIO.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_wss_upgrade_fd(
     wss: *mut ews_wss,
@@ -214,11 +216,12 @@ pub extern "C" fn ews_wss_upgrade_fd(
     protocol_count: usize,
 ) -> c_int {
     guard(EWS_EPANIC, || {
+        // Taken first: every early return closes it.
+        let Some(fd) = owned_fd(fd) else { return EWS_EINVAL };
         let (Some(w), Some(s), Some(bytes)) = (wss_arc(wss), ptr::obj(server), ptr::bytes(request.cast(), len)) else {
             return EWS_EINVAL;
         };
         let Ok(protocols) = crate::ffi::conn::string_list(protocols, protocol_count) else { return EWS_EINVAL };
-        let Some(fd) = owned_fd(fd) else { return EWS_EINVAL };
         result_code(s.server.upgrade_fd(&w, fd, bytes, &protocols))
     })
 }
@@ -236,8 +239,9 @@ fn owned_fd(fd: c_int) -> Option<OwnedFd> {
 /// (Barracuda's connect): takes over `fd` (a connected stream socket) and
 /// the `len` bytes the host read after the handshake, and runs it on
 /// `server`'s loop; `resource` (or NULL) is what ews_wss_resource()
-/// reports. Safe from any thread. Errors: EWS_EINVAL, EWS_ESTATE (`wss` in
-/// use), EWS_EIO.
+/// reports. A non-negative `fd` is ews's in every case, errors included
+/// (then it is closed). Safe from any thread. Errors: EWS_EINVAL (a NULL
+/// argument, a negative `fd`), EWS_ESTATE (`wss` in use), EWS_EIO.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_wss_connect(
     wss: *mut ews_wss,
@@ -248,6 +252,8 @@ pub extern "C" fn ews_wss_connect(
     resource: *const c_char,
 ) -> c_int {
     guard(EWS_EPANIC, || {
+        // Taken first: every early return closes it.
+        let Some(fd) = owned_fd(fd) else { return EWS_EINVAL };
         let (Some(w), Some(s), Some(bytes)) = (wss_arc(wss), ptr::obj(server), ptr::bytes(leftover.cast(), len)) else {
             return EWS_EINVAL;
         };
@@ -256,7 +262,6 @@ pub extern "C" fn ews_wss_connect(
             Str::Text(t) => t,
             Str::Invalid => return EWS_EINVAL,
         };
-        let Some(fd) = owned_fd(fd) else { return EWS_EINVAL };
         result_code(s.server.connect(&w, fd, bytes, resource))
     })
 }

@@ -193,6 +193,25 @@ int main(void) {
         wsc_free(&cl);
     }
 
+    /* 4. A descriptor handed over is ews's even when the call fails on
+     * its arguments: it is closed (its peer reads end of file). */
+    {
+        int pair[2];
+        char byte;
+        c = new_conn();
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+        CHECK_EQ(ews_wss_connect(NULL, server, pair[0], NULL, 0, NULL), EWS_EINVAL);
+        CHECK_EQ(recv(pair[1], &byte, 1, 0), 0);
+        close(pair[1]);
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+        CHECK_EQ(ews_wss_upgrade_fd(c->wss, server, pair[0], NULL, 5, NULL, 0), EWS_EINVAL);
+        CHECK_EQ(recv(pair[1], &byte, 1, 0), 0);
+        close(pair[1]);
+        CHECK_EQ(ews_wss_connect(c->wss, server, -1, NULL, 0, NULL), EWS_EINVAL);
+        ews_wss_free(c->wss); /* never connected: no close callback */
+        free(c);
+    }
+
     close(lfd);
     stop_server(server);
     printf("server_adopt: ok\n");

@@ -101,7 +101,7 @@ pub fn command(exe: &Path) -> Command {
 /// Runs `exe` with `args` and asserts it exited with 0 (and, under
 /// valgrind, with no memory errors); returns its output.
 pub fn run_ok(exe: &Path, args: &[&str]) -> Output {
-    let out = command(exe).args(args).output().expect("run C program");
+    let out = output_within(command(exe).args(args), RUN_LIMIT);
     assert!(
         out.status.success(),
         "{} {:?} exited with {:?}{}:\nstdout:\n{}\nstderr:\n{}",
@@ -113,4 +113,41 @@ pub fn run_ok(exe: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// How long a C program may run (under valgrind) before it counts as hung.
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs `cmd` to completion and collects its output; kills it and fails
+/// the test if it runs longer than `limit`, so a hang cannot stall the
+/// suite.
+pub fn output_within(cmd: &mut Command, limit: std::time::Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run C program");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for C program") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still ran after {limit:?}; killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output { status, stdout: out_reader.join().unwrap_or_default(), stderr: err_reader.join().unwrap_or_default() }
 }
