@@ -17,6 +17,12 @@
  *   call on the same object, unless a function documents otherwise.
  *   Objects made by ews_X_new() are released with ews_X_free(); every free
  *   function accepts NULL, and an object must not be freed twice.
+ *   An output buffer must not overlap an input buffer of the same call.
+ * - Memory. ews allocates with the C library's malloc. Running out of
+ *   memory aborts the process (as Rust's standard library does); sizes that
+ *   come from the network are checked against the configured limits
+ *   before anything is allocated, so a peer cannot cause it. EWS_ENOMEM is
+ *   reserved for a future allocator hook.
  * - Out-parameters are written only on success.
  * - Threads. An object may be used from any thread, but calls on one object
  *   must not overlap, unless a function says it is safe from any thread.
@@ -678,8 +684,10 @@ typedef void (*ews_client_receive_fn)(void *user,
  * handshake, `code` is the peer's close code (1005 when it sent none) and
  * `reason` its reason. `clean` 0: the connection failed or dropped, `code`
  * is the close code ews sent (1002, 1007, 1009) or 1006, and `reason`
- * says why ("connection dropped without a close frame", "read failed",
- * "keepalive pong timed out", ...). `reason` is NUL-terminated and
+ * says why: the protocol violation ("server frame masked", "reserved
+ * opcode", "invalid UTF-8", "frame too big", ...), "connection dropped
+ * without a close frame", "read failed", "write failed", "keepalive pong
+ * timed out", "close handshake timed out". `reason` is NUL-terminated and
  * borrowed for the call. Called once per established connection.
  */
 typedef void (*ews_client_closed_fn)(void *user,

@@ -57,8 +57,10 @@ pub type ews_client_receive_fn = Option<
 /// handshake, `code` is the peer's close code (1005 when it sent none) and
 /// `reason` its reason. `clean` 0: the connection failed or dropped, `code`
 /// is the close code ews sent (1002, 1007, 1009) or 1006, and `reason`
-/// says why ("connection dropped without a close frame", "read failed",
-/// "keepalive pong timed out", ...). `reason` is NUL-terminated and
+/// says why: the protocol violation ("server frame masked", "reserved
+/// opcode", "invalid UTF-8", "frame too big", ...), "connection dropped
+/// without a close frame", "read failed", "write failed", "keepalive pong
+/// timed out", "close handshake timed out". `reason` is NUL-terminated and
 /// borrowed for the call. Called once per established connection.
 pub type ews_client_closed_fn =
     Option<extern "C" fn(user: *mut c_void, client: *mut ews_client, code: c_int, reason: *const c_char, clean: c_int)>;

@@ -1,7 +1,8 @@
 //! The C boundary: every `extern "C"` function of `include/ews.h`.
 //!
 //! One module per C "class". This layer checks arguments, converts
-//! pointers (all of that `unsafe` lives in [`ptr`]), catches panics
+//! pointers (through [`ptr`]; the few other `unsafe` blocks take back
+//! handles or descriptors, each with its `// SAFETY:`), catches panics
 //! ([`mod@panic`]) and maps errors to `EWS_E*` codes ([`errors`]); the protocol
 //! logic stays in [`crate::proto`].
 //!

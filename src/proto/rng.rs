@@ -57,10 +57,13 @@ pub fn set_source(source: Option<Arc<Source>>) {
 
 /// Fills `buf` with random bytes.
 pub fn fill(buf: &mut [u8]) -> Result<()> {
-    if CUSTOM.load(Ordering::Acquire)
-        && let Some(f) = SOURCE.read().unwrap_or_else(|e| e.into_inner()).clone()
-    {
-        return if f(buf) { Ok(()) } else { Err(Error::Random) };
+    if CUSTOM.load(Ordering::Acquire) {
+        // Cloned out first: the lock is not held while the host's callback
+        // runs (it may install another source).
+        let source = SOURCE.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(f) = source {
+            return if f(buf) { Ok(()) } else { Err(Error::Random) };
+        }
     }
     if buf.len() > POOL / 4 {
         return getrandom::fill(buf).map_err(|_| Error::Random);

@@ -137,6 +137,29 @@ static int failing_source(void *user, uint8_t *buf, size_t len) {
     return -1;
 }
 
+/* A source that hands over to the default one from inside its callback. */
+static int one_shot_source(void *user, uint8_t *buf, size_t len) {
+    (void)user;
+    memset(buf, 0x5A, len);
+    CHECK_EQ(ews_set_random(NULL, NULL), EWS_OK);
+    return 0;
+}
+
+static void random_source_may_replace_itself(void) {
+    ews_conn_options opts;
+    ews_conn *c = NULL;
+    const uint8_t *out;
+    size_t len;
+    ews_conn_options_init(&opts);
+    opts.no_http = 1;
+    CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
+    CHECK_EQ(ews_set_random(one_shot_source, NULL), EWS_OK);
+    CHECK_EQ(ews_conn_send(c, (const uint8_t *)"a", 1, 1), EWS_OK);
+    CHECK_EQ(ews_conn_output(c, &out, &len), 1);
+    CHECK(out[2] == 0x5A && out[3] == 0x5A && out[4] == 0x5A && out[5] == 0x5A);
+    ews_conn_free(c);
+}
+
 static void random_hook_supplies_masking_keys(void) {
     ews_conn_options opts;
     ews_conn *c = NULL;
@@ -205,6 +228,7 @@ int main(void) {
     close_payloads_decode_and_encode();
     version_and_error_strings();
     random_hook_supplies_masking_keys();
+    random_source_may_replace_itself();
     forked_child_draws_fresh_masking_keys();
     printf("helpers: ok\n");
     return 0;
