@@ -929,7 +929,9 @@ typedef struct ews_server_options {
     uint32_t max_connections;
     /**
      * The most connections still in their HTTP handshake (default 1024).
-     * Connections beyond it are answered 503 and closed.
+     * Connections beyond it are answered 503 and closed. Sockets the host
+     * hands over (ews_wss_connect(), ews_wss_upgrade_fd()) were accepted
+     * by the host already: neither limit refuses them.
      */
     uint32_t max_pending;
     /**
@@ -1676,8 +1678,10 @@ int ews_conn_wants_close(const struct ews_conn *conn);
 const char *ews_conn_subprotocol(const struct ews_conn *conn);
 
 /**
- * Server: the requested resource (path and query) once the request
- * arrived, or NULL. Valid until the connection is freed.
+ * Server: the requested resource (path and query; an absolute-form
+ * target such as "http://host/chat?x" is reduced to "/chat?x") once the
+ * request arrived, or NULL (none yet, or a target that names no resource,
+ * such as "*"). Valid until the connection is freed.
  */
 const char *ews_conn_resource(const struct ews_conn *conn);
 
@@ -1817,8 +1821,10 @@ int ews_set_random(ews_random_fn source, void *user);
  * `callback`, for the whole process, until called again. Nothing is logged
  * by default; a NULL callback or EWS_LOG_NONE turns logging off. The
  * callback runs on whichever thread logs (the server loop, a client's
- * service thread, the caller) and must not call ews_set_log(). Returns 0.
- * Safe from any thread.
+ * service thread, the caller) and must not call ews_set_log(). Levels are
+ * ordered values (0-4), not a bit mask as in libwebsockets'
+ * lws_set_log_level(): a value above EWS_LOG_DEBUG logs everything.
+ * Returns 0. Safe from any thread.
  */
 int ews_set_log(int level, ews_log_fn callback, void *user);
 

@@ -408,7 +408,7 @@ fn refresh_strings(h: &mut ews_conn) {
         h.subprotocol = h.conn.subprotocol().and_then(|p| CString::new(p).ok());
     }
     if h.resource.is_none() {
-        h.resource = h.conn.request().and_then(|r| CString::new(r.target.as_str()).ok());
+        h.resource = h.conn.request().and_then(|r| r.resource()).and_then(|r| CString::new(r).ok());
     }
 }
 
@@ -639,8 +639,10 @@ pub extern "C" fn ews_conn_subprotocol(conn: *const ews_conn) -> *const c_char {
     guard(null(), || ptr::obj(conn).and_then(|h| h.subprotocol.as_ref()).map_or(null(), |s| s.as_ptr()))
 }
 
-/// Server: the requested resource (path and query) once the request
-/// arrived, or NULL. Valid until the connection is freed.
+/// Server: the requested resource (path and query; an absolute-form
+/// target such as "http://host/chat?x" is reduced to "/chat?x") once the
+/// request arrived, or NULL (none yet, or a target that names no resource,
+/// such as "*"). Valid until the connection is freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_conn_resource(conn: *const ews_conn) -> *const c_char {
     guard(null(), || ptr::obj(conn).and_then(|h| h.resource.as_ref()).map_or(null(), |s| s.as_ptr()))
@@ -694,4 +696,38 @@ pub extern "C" fn ews_conn_error(conn: *const ews_conn) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_conn_error_detail(conn: *const ews_conn) -> *const c_char {
     guard(null(), || ptr::obj(conn).and_then(|h| h.conn.error()).map_or(null(), |e| e.detail_c().as_ptr()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource_after(request: &str) -> Option<String> {
+        let mut conn = std::ptr::null_mut();
+        assert_eq!(ews_conn_new(EWS_ROLE_SERVER, std::ptr::null(), &mut conn), EWS_OK);
+        let mut bytes = request.as_bytes().to_vec();
+        let (mut used, mut event) = (0usize, ews_event::empty());
+        let _ = ews_conn_feed(conn, bytes.as_mut_ptr(), bytes.len(), &mut used, &mut event);
+        let r = ews_conn_resource(conn);
+        // SAFETY: a non-NULL result is a NUL-terminated string owned by `conn`.
+        let out = (!r.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(r) }.to_str().unwrap().to_owned());
+        ews_conn_free(conn);
+        out
+    }
+
+    fn request(target: &str) -> String {
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+    }
+
+    #[test]
+    fn resource_is_the_path_and_query_whatever_the_target_form() {
+        assert_eq!(resource_after(&request("/chat?room=1")).as_deref(), Some("/chat?room=1"));
+        assert_eq!(resource_after(&request("http://h/chat?room=1")).as_deref(), Some("/chat?room=1"));
+        assert_eq!(resource_after(&request("ws://h")).as_deref(), Some("/"));
+        assert_eq!(resource_after(&request("*")), None);
+        assert_eq!(resource_after("GET /cha"), None);
+    }
 }

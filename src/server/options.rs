@@ -13,7 +13,9 @@ pub struct ServerOptions {
     /// (default 100000). Connections beyond it are answered 503 and closed.
     pub max_connections: u32,
     /// The most connections still in their HTTP handshake (default 1024).
-    /// Connections beyond it are answered 503 and closed.
+    /// Connections beyond it are answered 503 and closed. Sockets the host
+    /// hands over (ews_wss_connect(), ews_wss_upgrade_fd()) were accepted
+    /// by the host already: neither limit refuses them.
     pub max_pending: u32,
     /// How long a blocking write waits for room in a full send queue, in
     /// milliseconds (default 10000; 0: forever).

@@ -28,7 +28,20 @@ impl Stream {
 
     /// The peer's address, for TCP sockets.
     pub(crate) fn peer(&self) -> Option<SocketAddr> {
-        self.0.peer_addr().ok()
+        self.0.peer_addr().ok().map(canonical)
+    }
+}
+
+/// An IPv4 client of a dual-stack (`[::]`) listener arrives as an
+/// IPv4-mapped IPv6 address (`::ffff:192.0.2.1`); it is reported as the
+/// IPv4 address it is.
+fn canonical(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::from((v4, a.port())),
+            None => addr,
+        },
+        v4 => v4,
     }
 }
 
@@ -107,7 +120,7 @@ impl Listener {
         match self {
             Listener::Tcp(l) => {
                 let (s, peer) = l.accept()?;
-                Ok((Stream::adopt(OwnedFd::from(s))?, Some(peer)))
+                Ok((Stream::adopt(OwnedFd::from(s))?, Some(canonical(peer))))
             }
             Listener::Unix(l, _) => {
                 let (s, _) = l.accept()?;
@@ -135,5 +148,32 @@ mod tests {
             let addr: SocketAddr = a.parse().unwrap();
             assert_eq!(Peer::new(addr).addr(), addr);
         }
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_are_reported_as_ipv4() {
+        let mapped: SocketAddr = "[::ffff:192.0.2.1]:5000".parse().unwrap();
+        assert_eq!(canonical(mapped), "192.0.2.1:5000".parse().unwrap());
+        let v6: SocketAddr = "[2001:db8::1]:443".parse().unwrap();
+        assert_eq!(canonical(v6), v6);
+    }
+
+    #[test]
+    fn an_ipv4_client_of_a_dual_stack_listener_has_an_ipv4_peer_address() {
+        let Ok(listener) = Listener::bind("[::]:0") else { return }; // no IPv6 on this machine
+        let port = listener.port();
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let (stream, peer) = loop {
+            match listener.accept() {
+                Ok(x) => break x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        assert!(peer.unwrap().is_ipv4(), "{peer:?}");
+        assert!(stream.peer().unwrap().is_ipv4());
     }
 }
