@@ -852,8 +852,10 @@ typedef struct ews_event {
      */
     size_t len;
     /**
-     * Close: the peer's close code (1005: none). Error: the close code sent
-     * (1002, 1007, 1009), or 1006 when none was sent.
+     * Close: the peer's close code (1005: none). Error: the failure's close
+     * code (1002, 1007, 1009), sent in a close frame unless this end had
+     * sent one already; 1006 for failures without one (handshake,
+     * timeouts, a dropped transport).
      */
     int code;
     /**
@@ -1559,9 +1561,12 @@ int ews_conn_feed(struct ews_conn *conn,
 /**
  * Tells the connection that the transport reached end of file or broke.
  *
- * Returns 1 with an EWS_EVENT_ERROR in `*event` (error EWS_EDROPPED, code
- * 1006) unless the closing handshake had completed, then 0. Errors:
- * EWS_EINVAL (NULL `conn` or `event`).
+ * Returns 1 with an EWS_EVENT_ERROR in `*event`: error EWS_EDROPPED, code
+ * 1006; on a client whose opening handshake had not completed, error
+ * EWS_EHANDSHAKE with detail "Peer hung up". Returns 0 (`*event` set to
+ * EWS_EVENT_NONE) when the closing handshake had completed or the
+ * connection had failed already. Errors: EWS_EINVAL (NULL `conn` or
+ * `event`).
  */
 int ews_conn_on_eof(struct ews_conn *conn, struct ews_event *event);
 
@@ -1654,7 +1659,9 @@ int64_t ews_conn_next_deadline(const struct ews_conn *conn);
  * Passes the current time (milliseconds, monotonic, at least 0): starts
  * timers, sends keepalive pings, and reports a timeout. Returns 1 with an
  * EWS_EVENT_ERROR (error EWS_ETIMEDOUT) in `*event` when the handshake,
- * close or pong timeout ran out, else 0. Errors: EWS_EINVAL.
+ * close or pong timeout ran out (error EWS_EIO when a client's keepalive
+ * ping could not be masked because the random source failed), else 0
+ * (`*event` set to EWS_EVENT_NONE). Errors: EWS_EINVAL.
  */
 int ews_conn_on_time(struct ews_conn *conn, int64_t now_ms, struct ews_event *event);
 

@@ -16,6 +16,11 @@ fn c_client_and_server_connections_agree_at_every_chunk_size() {
 }
 
 #[test]
+fn c_connection_events_follow_the_header_contract() {
+    run_test_program("conn_events");
+}
+
+#[test]
 fn c_null_pointers_and_zero_lengths_get_documented_answers() {
     run_test_program("null_args");
 }

@@ -1,6 +1,7 @@
-//! Receive memory, measured with a counting allocator: a declared length
-//! never allocates by itself, the buffer grows with the bytes that arrive,
-//! and an idle connection gives its receive memory back.
+//! Memory, measured with a counting allocator: a declared length never
+//! allocates by itself, the receive buffer grows with the bytes that
+//! arrive, an idle connection gives its receive memory back, and messages
+//! that arrive whole cost no allocation at all once a connection is warm.
 //!
 //! The allocator counts per thread, so tests running in parallel do not
 //! disturb each other.
@@ -11,12 +12,19 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use common::*;
+use ews::proto::{Config, Connection, Event, ServerOptions};
 
 struct Counting;
 
 thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    /// Calls that allocated or moved memory (alloc, alloc_zeroed, realloc).
+    static CALLS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_call() {
+    let _ = CALLS.try_with(|calls| calls.set(calls.get() + 1));
 }
 
 fn track(delta: isize) {
@@ -32,6 +40,7 @@ fn track(delta: isize) {
 // destructors, which never allocate.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_call();
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             track(layout.size() as isize);
@@ -45,6 +54,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_call();
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             track(layout.size() as isize);
@@ -53,6 +63,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_call();
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             track(new_size as isize - layout.size() as isize);
@@ -73,6 +84,14 @@ fn measure(f: impl FnOnce()) -> (isize, isize) {
     let peak = PEAK.with(Cell::get) - base;
     let end = LIVE.with(Cell::get) - base;
     (peak, end)
+}
+
+/// Runs `f` and returns its result and how many allocation calls
+/// (alloc, alloc_zeroed, realloc) it made on this thread.
+fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    let before = CALLS.with(Cell::get);
+    let r = f();
+    (r, CALLS.with(Cell::get) - before)
 }
 
 #[test]
@@ -152,4 +171,104 @@ fn receive_buffer_is_released_after_a_failure() {
     // The 100 kB of the unfinished message are gone; what remains is the
     // recorded error and the output queue's small capacity.
     assert!(held < 1024, "a failed connection still holds {held} bytes");
+}
+
+/// A client and a server connection that completed the HTTP handshake
+/// with each other.
+fn handshaken_pair() -> (Connection, Connection) {
+    let (mut client, key) = connecting_client(Config::default(), &client_options());
+    let mut server = Connection::server(Config::default(), ServerOptions::default()).expect("server");
+    let request = format!(
+        "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    assert_eq!(feed(&mut server, request.as_bytes()), [Ev::Open]);
+    assert_eq!(feed(&mut client, &take_output(&mut server)), [Ev::Open]);
+    (client, server)
+}
+
+/// Moves a connection's whole output into `wire` (whose capacity is kept).
+fn move_output(from: &mut Connection, wire: &mut Vec<u8>) {
+    wire.clear();
+    wire.extend_from_slice(from.pending_output());
+    from.consume(wire.len());
+}
+
+/// Feeds `wire`, which must hold exactly one whole message, and checks it.
+fn receive_one(conn: &mut Connection, wire: &mut [u8], text: bool, expected: &[u8]) {
+    let len = wire.len();
+    let progress = conn.feed(wire);
+    assert_eq!(progress.consumed, len);
+    match progress.event {
+        Some(Event::Message { text: t, data }) => assert!(t == text && data == expected, "wrong message"),
+        _ => panic!("expected one whole message"),
+    }
+}
+
+#[test]
+fn steady_state_echo_allocates_nothing_per_message() {
+    // Small messages of both header sizes (7-bit and 16-bit lengths), text
+    // in ASCII and beyond, all built before anything is measured.
+    let sizes = [0usize, 1, 5, 17, 60, 125, 126, 200];
+    let mut messages: Vec<(bool, Vec<u8>)> = Vec::new();
+    for (i, &n) in sizes.iter().enumerate() {
+        messages.push((false, (0..n).map(|b| (b * 7 + i) as u8).collect()));
+        let text: String = "é-ascii-€".chars().cycle().take(n).collect();
+        messages.push((true, text.into_bytes()));
+        messages.push((true, "a".repeat(n).into_bytes()));
+    }
+    let ((mut client, mut server), setup) = count_allocations(handshaken_pair);
+    assert!(setup > 0, "the counter sees the handshake's allocations");
+    let mut to_server: Vec<u8> = Vec::with_capacity(2048);
+    let mut to_client: Vec<u8> = Vec::with_capacity(2048);
+    let mut echo = [0u8; 1024];
+    let (mut at_client, mut at_server) = (0u64, 0u64);
+
+    let mut round_trip = |i: usize, at_client: &mut u64, at_server: &mut u64| {
+        let (text, payload) = &messages[i % messages.len()];
+        let (text, payload) = (*text, payload.as_slice());
+        // The client sends.
+        let ((), n) = count_allocations(|| client.send(text, payload).expect("client send"));
+        *at_client += n;
+        let ((), n) = count_allocations(|| move_output(&mut client, &mut to_server));
+        *at_client += n;
+        // The server receives the message, echoes it, and its output is taken.
+        let ((), n) = count_allocations(|| {
+            let (len, wire_len) = (payload.len(), to_server.len());
+            let progress = server.feed(&mut to_server);
+            assert_eq!(progress.consumed, wire_len);
+            match progress.event {
+                Some(Event::Message { text: t, data }) => {
+                    assert!(t == text && data == payload, "server got a wrong message");
+                    echo[..len].copy_from_slice(data);
+                }
+                _ => panic!("the server expected one whole message"),
+            }
+            server.send(text, &echo[..len]).expect("server send");
+            move_output(&mut server, &mut to_client);
+        });
+        *at_server += n;
+        // The client receives the echo.
+        let ((), n) = count_allocations(|| receive_one(&mut client, &mut to_client, text, payload));
+        *at_client += n;
+    };
+
+    // Warm-up: the output queues reach their working capacity.
+    for i in 0..4 * messages.len() {
+        round_trip(i, &mut at_client, &mut at_server);
+    }
+    (at_client, at_server) = (0, 0);
+    let ((), total) = count_allocations(|| {
+        for i in 0..2000 {
+            round_trip(i, &mut at_client, &mut at_server);
+        }
+    });
+    assert_eq!(at_server, 0, "the server allocated {at_server} times in 2000 messages each way");
+    // Masking keys come from a per-thread pool of random bytes refilled in
+    // place (some thirty refills here), so the client allocates nothing
+    // either.
+    assert_eq!(at_client, 0, "the client allocated {at_client} times in 2000 messages each way");
+    assert_eq!(total, 0, "the test itself allocated");
+    assert_eq!(server.state(), ews::proto::State::Open);
+    assert_eq!(client.state(), ews::proto::State::Open);
 }

@@ -131,8 +131,10 @@ pub struct ews_event {
     pub data: *const u8,
     /// The length of `data`.
     pub len: usize,
-    /// Close: the peer's close code (1005: none). Error: the close code sent
-    /// (1002, 1007, 1009), or 1006 when none was sent.
+    /// Close: the peer's close code (1005: none). Error: the failure's close
+    /// code (1002, 1007, 1009), sent in a close frame unless this end had
+    /// sent one already; 1006 for failures without one (handshake,
+    /// timeouts, a dropped transport).
     pub code: c_int,
     /// Error: the EWS_E* code.
     pub error: c_int,
@@ -429,9 +431,12 @@ fn report(event: *mut ews_event, ev: Option<Event<'static>>) -> c_int {
 
 /// Tells the connection that the transport reached end of file or broke.
 ///
-/// Returns 1 with an EWS_EVENT_ERROR in `*event` (error EWS_EDROPPED, code
-/// 1006) unless the closing handshake had completed, then 0. Errors:
-/// EWS_EINVAL (NULL `conn` or `event`).
+/// Returns 1 with an EWS_EVENT_ERROR in `*event`: error EWS_EDROPPED, code
+/// 1006; on a client whose opening handshake had not completed, error
+/// EWS_EHANDSHAKE with detail "Peer hung up". Returns 0 (`*event` set to
+/// EWS_EVENT_NONE) when the closing handshake had completed or the
+/// connection had failed already. Errors: EWS_EINVAL (NULL `conn` or
+/// `event`).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_conn_on_eof(conn: *mut ews_conn, event: *mut ews_event) -> c_int {
     guard(EWS_EPANIC, || {
@@ -592,7 +597,9 @@ pub extern "C" fn ews_conn_next_deadline(conn: *const ews_conn) -> i64 {
 /// Passes the current time (milliseconds, monotonic, at least 0): starts
 /// timers, sends keepalive pings, and reports a timeout. Returns 1 with an
 /// EWS_EVENT_ERROR (error EWS_ETIMEDOUT) in `*event` when the handshake,
-/// close or pong timeout ran out, else 0. Errors: EWS_EINVAL.
+/// close or pong timeout ran out (error EWS_EIO when a client's keepalive
+/// ping could not be masked because the random source failed), else 0
+/// (`*event` set to EWS_EVENT_NONE). Errors: EWS_EINVAL.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_conn_on_time(conn: *mut ews_conn, now_ms: i64, event: *mut ews_event) -> c_int {
     guard(EWS_EPANIC, || {
