@@ -235,7 +235,7 @@ impl Server {
                     stream,
                     wss: wss.clone(),
                     leftover: request[n..].to_vec(),
-                    resource: http::c_string(&req.target),
+                    resource: http::c_string(req.resource().unwrap_or(&req.target)),
                     protocol: protocol.as_deref().map(http::c_string),
                 });
                 Ok(())
