@@ -33,8 +33,11 @@ unsafe impl Sync for UserPtr {}
 /// `callback`, for the whole process, until called again. Nothing is logged
 /// by default; a NULL callback or EWS_LOG_NONE turns logging off. The
 /// callback runs on whichever thread logs (the server loop, a client's
-/// service thread, the caller) and must not call ews_set_log(). Returns 0.
-/// Safe from any thread.
+/// service thread, the caller) and must not call ews_set_log(). A line
+/// being logged on another thread while this is called may still reach
+/// the previous callback after it returns: keep that callback's `user`
+/// valid until those threads are done (a server stopped and joined).
+/// Returns 0. Safe from any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_set_log(level: c_int, callback: ews_log_fn, user: *mut c_void) -> c_int {
     guard(EWS_EPANIC, || {
