@@ -1828,8 +1828,11 @@ int ews_set_random(ews_random_fn source, void *user);
  * `callback`, for the whole process, until called again. Nothing is logged
  * by default; a NULL callback or EWS_LOG_NONE turns logging off. The
  * callback runs on whichever thread logs (the server loop, a client's
- * service thread, the caller) and must not call ews_set_log(). Levels are
- * ordered values (0-4), not a bit mask as in libwebsockets'
+ * service thread, the caller) and must not call ews_set_log(). A line
+ * being logged on another thread while this is called may still reach
+ * the previous callback after it returns: keep that callback's `user`
+ * valid until those threads are done (a server stopped and joined).
+ * Levels are ordered values (0-4), not a bit mask as in libwebsockets'
  * lws_set_log_level(): a value above EWS_LOG_DEBUG logs everything.
  * Returns 0. Safe from any thread.
  */

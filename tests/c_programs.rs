@@ -282,3 +282,8 @@ fn c_client_api_runs_standalone_and_host_driven_and_names_every_failure() {
     let out = cbuild::run_ok(&exe, &[&echo.port.to_string(), &raw.port.to_string(), &closed.to_string()]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("client_api: all checks passed"));
 }
+
+#[test]
+fn c_server_api_streams_frames_reports_requests_picks_subprotocols_logs_and_frees_as_documented() {
+    run_server_test("server_api");
+}
