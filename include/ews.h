@@ -2123,8 +2123,10 @@ int ews_wss_try_write(struct ews_wss *wss, const void *data, size_t len, int is_
  * and FIN (`fin` non-zero ends the message), for streaming a large message
  * in pieces. Waits for room like ews_wss_write() (control frames never
  * wait). Safe from any thread, but the frames of one message must come
- * from one thread at a time. Errors: as ews_wss_write(), and EWS_EINVAL
- * for a bad opcode or a control frame over 125 bytes.
+ * from one thread at a time. Errors: as ews_wss_write(), EWS_EINVAL for
+ * a bad opcode (EWS_OP_CLOSE included: use ews_wss_close()) or a control
+ * frame over 125 bytes or without FIN, EWS_ESTATE for a continuation with
+ * no message started or a new message before the last one ended.
  */
 int ews_wss_write_frame(struct ews_wss *wss,
                         int opcode_value,

@@ -78,6 +78,11 @@ fn run_server_test(name: &str) {
 }
 
 #[test]
+fn c_server_drain_callback_runs_with_room_and_its_writes_go_out_at_once() {
+    run_server_test("server_drain");
+}
+
+#[test]
 fn c_server_callbacks_may_write_close_and_free_their_connection() {
     run_server_test("server_callbacks");
 }

@@ -154,6 +154,9 @@ pub(crate) struct Inner {
     stop: AtomicBool,
     /// A service thread runs the client.
     standalone: AtomicBool,
+    /// `connect` was called: checked before the engine lock, which a
+    /// service thread holds while it waits for events.
+    started: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     high_water: usize,
 }
@@ -216,6 +219,7 @@ impl Client {
                 subprotocol: Mutex::new(None),
                 stop: AtomicBool::new(false),
                 standalone: AtomicBool::new(false),
+                started: AtomicBool::new(false),
                 thread: Mutex::new(None),
                 high_water,
             }),
@@ -231,6 +235,9 @@ impl Client {
     pub fn connect(&self) -> Result<()> {
         if self.on_service_thread() {
             return Err(Error::State(c"not from a handler"));
+        }
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return Err(Error::State(c"the client was started already"));
         }
         lock(&self.inner.engine).begin(self)
     }

@@ -23,10 +23,10 @@ use crate::proto::handshake::server::{Request, could_be_request, write_refusal};
 use crate::proto::handshake::{HeadProgress, HeadReader};
 use crate::proto::{Config, Event, Role, Sender, Session};
 use crate::server::http::{HttpRequest, Outcome, Routes};
-use crate::server::shared::{Adopt, Shared, lock, serve};
+use crate::server::shared::{Adopt, Shared, lock, queue_limit, serve};
 use crate::server::slab::{Key, Slab};
-use crate::server::stream::{Listener, Peer, Stream};
-use crate::server::wss::{CloseStatus, DIRTY, DRAIN_WANTED, FREED, Link, Wss};
+use crate::server::stream::{Listener, Stream};
+use crate::server::wss::{CloseStatus, DIRTY, DRAIN_WANTED, FREED, Wss};
 
 /// The waker's token; listeners count down from below it. Connection keys
 /// never have the top bit set.
@@ -206,7 +206,9 @@ impl Loop {
     }
 
     fn next_timeout(&self) -> Option<Duration> {
-        if !self.retry.is_empty() {
+        // Work a callback posted after the inbox was emptied this round
+        // (the loop does not wake itself) is done without waiting.
+        if !self.retry.is_empty() || !lock(&self.shared.inbox).is_empty() {
             return Some(Duration::ZERO);
         }
         let Reverse((at, _)) = self.timers.peek()?;
@@ -398,12 +400,10 @@ impl Loop {
             log!(Info, "{} {}: no route ({})", request.method, request.target, peer_text(peer));
             return self.answer_http(key, refusal(RequestError::NotFound));
         };
-        let service = route.service.clone();
-        let config = route.config.clone();
-        let protocols = route.protocols.clone();
-        let resource = route.resource(request.resource().unwrap_or(&request.target));
-        let mut req = HttpRequest::new(&request, peer, &protocols);
-        service.serve(&mut req);
+        // The route outlives the callback even if the host replaces it.
+        let route = route.clone();
+        let mut req = HttpRequest::new(&request, peer, &route, &self.shared);
+        route.service.serve(&mut req);
         match std::mem::replace(&mut req.outcome, Outcome::None) {
             Outcome::None => self.answer_http(key, refusal(RequestError::NotFound)),
             Outcome::Respond(bytes) => self.answer_http(key, bytes),
@@ -411,14 +411,12 @@ impl Loop {
                 log!(Info, "{} {}: {} ({})", request.method, request.target, e.reason(), peer_text(peer));
                 self.answer_http(key, refusal(e))
             }
-            Outcome::Upgrade { wss, protocol } => {
-                let protocol = self.routes.find(request.path()).and_then(|r| r.protocol(protocol.as_deref()));
+            Outcome::Upgrade(wss) => {
                 let Some(Conn::Http(c)) = self.conns.remove(key) else { return };
                 self.pending -= 1;
                 let _ = self.poll.registry().deregister(&mut SourceFd(&c.stream.fd()));
                 let leftover = self.buf[used..n].to_vec();
-                let adopt = Adopt { stream: c.stream, wss, leftover, resource, protocol };
-                self.add_ws(adopt, config, peer);
+                self.add_ws(Adopt { stream: c.stream, wss, leftover }, route.config.clone());
             }
         }
     }
@@ -461,8 +459,8 @@ impl Loop {
     // ----- WebSocket connections -----
 
     /// Takes over a socket whose handshake is done.
-    pub(crate) fn add_ws(&mut self, adopt: Adopt, route_config: Arc<Config>, peer: Option<SocketAddr>) {
-        let Adopt { stream, wss, leftover, resource, protocol } = adopt;
+    pub(crate) fn add_ws(&mut self, adopt: Adopt, route_config: Arc<Config>) {
+        let Adopt { stream, wss, leftover } = adopt;
         let config = match wss.rx_sizes() {
             (0, 0) => route_config,
             (start, expand) => {
@@ -481,7 +479,6 @@ impl Loop {
             Err(e) => return abandon(&wss, e),
         };
         let fd = stream.fd();
-        let queue_limit = high_water(&session);
         let conn = WsConn {
             stream,
             session,
@@ -493,15 +490,7 @@ impl Loop {
             hup: false,
         };
         let key = self.conns.insert(Conn::Ws(conn));
-        let link = Link {
-            server: self.shared.clone(),
-            key,
-            peer: peer.map(Peer::new),
-            high_water: queue_limit,
-            resource,
-            protocol,
-        };
-        if !wss.attach(link) {
+        if !wss.attach(key) {
             self.conns.remove(key);
             return abandon(&wss, Error::State(c"the connection object is in use"));
         }
@@ -509,7 +498,7 @@ impl Loop {
             self.conns.remove(key);
             return abandon(&wss, Error::from(e));
         }
-        log!(Info, "WebSocket open ({})", peer_text(peer));
+        log!(Info, "WebSocket open ({})", peer_text(wss.peer()));
         // Bytes the host already read after the handshake, one read
         // buffer at a time.
         for chunk in leftover.chunks(self.buf.len() - 1) {
@@ -583,14 +572,15 @@ impl Loop {
         let (base, buf_len) = (self.buf.as_ptr() as usize, self.buf.len());
         let mut pos = 0;
         while pos < n {
-            if wss.flags() & FREED != 0 {
-                self.flush(key);
-                return false;
-            }
             let progress = wss.with_sender(|tx| c.session.feed(&mut self.buf[pos..n], tx));
             pos += progress.consumed;
             let Some(event) = progress.event else { break };
+            // A connection the host released gets no more callbacks, but its
+            // input is still read: the peer's answer to the 1001 close ends
+            // it without waiting for the close timeout.
+            let released = wss.flags() & FREED != 0;
             match event {
+                Event::Message { .. } | Event::Ping(_) if released => {}
                 Event::Message { text, data } => {
                     let at = data.as_ptr() as usize;
                     if at >= base && at + data.len() < base + buf_len {
@@ -645,7 +635,7 @@ impl Loop {
     /// is done with it.
     fn flush(&mut self, key: Key) {
         let now = self.now();
-        let (wss, done, left, high_water) = match self.conns.get_mut(key) {
+        let (wss, done, left, drain) = match self.conns.get_mut(key) {
             Some(Conn::Http(_)) => return self.flush_http(key),
             Some(Conn::Ws(c)) => {
                 let high_water = high_water(&c.session);
@@ -661,13 +651,17 @@ impl Loop {
                     if tx.pending_output().is_empty() {
                         reclaim(tx, &mut self.out);
                     }
-                    r.map(|()| tx.pending_output().len())
+                    // Decided under the sender lock, where writers that
+                    // got WouldBlock set DRAIN_WANTED: a drain callback
+                    // never follows a writer that filled the queue again.
+                    let left = tx.pending_output().len();
+                    r.map(|()| (left, left < high_water / 2 + 1 && wss.clear_flag(DRAIN_WANTED)))
                 });
                 match result {
                     Err(e) => {
                         return self.teardown(key, CloseStatus::Failed(Error::from(e)));
                     }
-                    Ok(left) => {
+                    Ok((left, drain)) => {
                         let done =
                             c.session.wants_close() || (freed && c.session.state() != crate::proto::State::Closing);
                         if left < high_water && c.paused {
@@ -677,13 +671,13 @@ impl Loop {
                         if done && left > 0 && c.kill_at == NEVER {
                             c.kill_at = now + close_timeout.max(1);
                         }
-                        (wss, done, left, high_water)
+                        (wss, done, left, drain)
                     }
                 }
             }
             None => return,
         };
-        if left < high_water / 2 + 1 && wss.is_valid() && wss.flags() & FREED == 0 && wss.clear_flag(DRAIN_WANTED) {
+        if drain && wss.is_valid() && wss.flags() & FREED == 0 {
             wss.handler().on_drain(&wss);
         }
         if done && left == 0 {
@@ -710,9 +704,8 @@ impl Loop {
             (std::mem::take(&mut inbox.dirty), std::mem::take(&mut inbox.adopt))
         };
         for a in adopt {
-            let peer = a.stream.peer();
             let config = self.config.clone();
-            self.add_ws(a, config, peer);
+            self.add_ws(a, config);
         }
         for key in dirty {
             if let Some(Conn::Ws(c)) = self.conns.get(key) {
@@ -776,7 +769,7 @@ fn write_out(stream: &Stream, tx: &mut Sender) -> io::Result<()> {
 
 /// The send queue's high-water mark of a connection (its route's limits).
 fn high_water(session: &Session) -> usize {
-    usize::try_from(session.config().limits.send_queue_bytes).unwrap_or(usize::MAX)
+    queue_limit(&session.config().limits)
 }
 
 /// After a connection's queue is written out: the loop keeps the larger of

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use crate::error::{Error, RequestError, Result};
 use crate::proto::handshake::server::{self, Request};
 use crate::proto::{Config, handshake};
-use crate::server::wss::Wss;
+use crate::server::shared::{Shared, queue_limit};
+use crate::server::stream::Peer;
+use crate::server::wss::{Link, Wss};
 
 /// What a route does with a request. Runs on the loop thread.
 pub trait Service: Send + Sync {
@@ -69,11 +71,11 @@ pub(crate) fn c_string(s: &str) -> Arc<CString> {
 
 /// The routes of a server.
 #[derive(Default)]
-pub(crate) struct Routes(pub(crate) Vec<Route>);
+pub(crate) struct Routes(pub(crate) Vec<Arc<Route>>);
 
 impl Routes {
     /// The route for `path`: an exact route, else the longest prefix route.
-    pub(crate) fn find(&self, path: &str) -> Option<&Route> {
+    pub(crate) fn find(&self, path: &str) -> Option<&Arc<Route>> {
         self.0.iter().find(|r| !r.prefix && r.path == path).or_else(|| {
             self.0.iter().filter(|r| r.prefix && path.starts_with(r.path.as_str())).max_by_key(|r| r.path.len())
         })
@@ -86,8 +88,8 @@ pub(crate) enum Outcome {
     None,
     /// A complete HTTP response.
     Respond(Vec<u8>),
-    /// A WebSocket (its 101 response queued already) and the chosen subprotocol.
-    Upgrade { wss: Arc<Wss>, protocol: Option<String> },
+    /// A WebSocket (its 101 response queued already).
+    Upgrade(Arc<Wss>),
     /// A refused upgrade: the HTTP error to answer.
     Refuse(RequestError),
 }
@@ -96,7 +98,8 @@ pub(crate) enum Outcome {
 pub struct HttpRequest<'a> {
     request: &'a Request,
     peer: Option<SocketAddr>,
-    protocols: &'a [String],
+    route: &'a Route,
+    shared: &'a Arc<Shared>,
     pub(crate) outcome: Outcome,
 }
 
@@ -114,8 +117,13 @@ pub(crate) fn accept_upgrade(
 }
 
 impl<'a> HttpRequest<'a> {
-    pub(crate) fn new(request: &'a Request, peer: Option<SocketAddr>, protocols: &'a [String]) -> HttpRequest<'a> {
-        HttpRequest { request, peer, protocols, outcome: Outcome::None }
+    pub(crate) fn new(
+        request: &'a Request,
+        peer: Option<SocketAddr>,
+        route: &'a Route,
+        shared: &'a Arc<Shared>,
+    ) -> HttpRequest<'a> {
+        HttpRequest { request, peer, route, shared, outcome: Outcome::None }
     }
 
     /// The method (`GET`, `POST`, ...).
@@ -195,12 +203,21 @@ impl<'a> HttpRequest<'a> {
         if wss.is_attached() {
             return Err(Error::State(c"the connection object is in use"));
         }
-        match accept_upgrade(self.request, self.protocols) {
+        match accept_upgrade(self.request, &self.route.protocols) {
             Ok((response, protocol)) => {
-                if !wss.begin_upgrade(&response) {
+                // What the host may ask about the connection is known from
+                // here on, in this callback already.
+                let link = Link::new(
+                    self.shared.clone(),
+                    self.peer.map(Peer::new),
+                    queue_limit(&self.route.config.limits),
+                    self.route.resource(self.request.resource().unwrap_or(&self.request.target)),
+                    self.route.protocol(protocol.as_deref()),
+                );
+                if !wss.begin_upgrade(&response, link) {
                     return Err(Error::State(c"the connection object is in use"));
                 }
-                self.outcome = Outcome::Upgrade { wss: wss.clone(), protocol };
+                self.outcome = Outcome::Upgrade(wss.clone());
                 Ok(())
             }
             Err(e) => {
@@ -220,8 +237,8 @@ mod tests {
         fn serve(&self, _req: &mut HttpRequest<'_>) {}
     }
 
-    fn route(path: &str, prefix: bool) -> Route {
-        Route::new(path, prefix, Arc::new(Nothing), Arc::new(Config::default()), Vec::new())
+    fn route(path: &str, prefix: bool) -> Arc<Route> {
+        Arc::new(Route::new(path, prefix, Arc::new(Nothing), Arc::new(Config::default()), Vec::new()))
     }
 
     #[test]

@@ -33,8 +33,9 @@ use crate::proto::handshake::server::{Request, write_refusal};
 use crate::proto::{Config, Limits, handshake};
 use event_loop::Loop;
 use http::{Route, accept_upgrade};
-use shared::{Adopt, Inbox, Shared, lock};
-use stream::{Listener, Stream};
+use shared::{Adopt, Inbox, Shared, lock, queue_limit};
+use stream::{Listener, Peer, Stream};
+use wss::Link;
 
 /// A WebSocket and HTTP server.
 pub struct Server {
@@ -87,7 +88,10 @@ impl Server {
             let l = Listener::bind(addr).map_err(Error::from)?;
             let port = l.port();
             lp.add_listener(l).map_err(Error::from)?;
-            log!(Info, "listening on {addr}");
+            match (port, addr.rsplit_once(':')) {
+                (0, _) | (_, None) => log!(Info, "listening on {addr}"),
+                (port, Some((host, _))) => log!(Info, "listening on {host}:{port}"),
+            }
             Ok(port)
         })
     }
@@ -119,7 +123,7 @@ impl Server {
                 Some(limits) => Arc::new(Config { limits, ..(*lp.config).clone() }),
             };
             lp.routes.0.retain(|r| !(r.path == path && r.prefix == prefix));
-            lp.routes.0.push(Route::new(path, prefix, service, config, protocols));
+            lp.routes.0.push(Arc::new(Route::new(path, prefix, service, config, protocols)));
             Ok(())
         })
     }
@@ -184,7 +188,18 @@ impl Server {
         self.shared.running.load(Ordering::Acquire)
     }
 
-    /// The number of connections hand over (used by tests).
+    /// Where a connection handed over by the host will live.
+    fn link(&self, stream: &Stream, resource: &str, protocol: Option<&str>) -> Link {
+        Link::new(
+            self.shared.clone(),
+            stream.peer().map(Peer::new),
+            queue_limit(&self.shared.options.limits),
+            http::c_string(resource),
+            protocol.map(http::c_string),
+        )
+    }
+
+    /// Hands a connection to the loop.
     fn adopt(&self, adopt: Adopt) {
         self.shared.post(|inbox| inbox.adopt.push(adopt));
     }
@@ -194,16 +209,10 @@ impl Server {
     /// already read after the handshake. From any thread.
     pub fn connect(&self, wss: &Arc<Wss>, fd: OwnedFd, leftover: &[u8], resource: &str) -> Result<()> {
         let stream = Stream::adopt(fd).map_err(Error::from)?;
-        if !wss.begin_upgrade(&[]) {
+        if !wss.begin_upgrade(&[], self.link(&stream, resource, None)) {
             return Err(Error::State(c"the connection object is in use"));
         }
-        self.adopt(Adopt {
-            stream,
-            wss: wss.clone(),
-            leftover: leftover.to_vec(),
-            resource: http::c_string(resource),
-            protocol: None,
-        });
+        self.adopt(Adopt { stream, wss: wss.clone(), leftover: leftover.to_vec() });
         Ok(())
     }
 
@@ -228,16 +237,11 @@ impl Server {
         let result = parsed.and_then(|(req, n)| accept_upgrade(&req, protocols).map(|(resp, p)| (req, n, resp, p)));
         match result {
             Ok((req, n, response, protocol)) => {
-                if !wss.begin_upgrade(&response) {
+                let link = self.link(&stream, req.resource().unwrap_or(&req.target), protocol.as_deref());
+                if !wss.begin_upgrade(&response, link) {
                     return Err(Error::State(c"the connection object is in use"));
                 }
-                self.adopt(Adopt {
-                    stream,
-                    wss: wss.clone(),
-                    leftover: request[n..].to_vec(),
-                    resource: http::c_string(req.resource().unwrap_or(&req.target)),
-                    protocol: protocol.as_deref().map(http::c_string),
-                });
+                self.adopt(Adopt { stream, wss: wss.clone(), leftover: request[n..].to_vec() });
                 Ok(())
             }
             Err(e) => {

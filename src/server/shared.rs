@@ -2,10 +2,10 @@
 //! flag and the inbox of work handed to the loop.
 
 use std::cell::Cell;
-use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::proto::Limits;
 use crate::server::options::ServerOptions;
 use crate::server::slab::Key;
 use crate::server::stream::Stream;
@@ -25,8 +25,11 @@ pub(crate) struct Adopt {
     pub(crate) wss: Arc<Wss>,
     /// Bytes already read after the handshake.
     pub(crate) leftover: Vec<u8>,
-    pub(crate) resource: Arc<CString>,
-    pub(crate) protocol: Option<Arc<CString>>,
+}
+
+/// The send queue's high-water mark of connections with `limits`.
+pub(crate) fn queue_limit(limits: &Limits) -> usize {
+    usize::try_from(limits.send_queue_bytes).unwrap_or(usize::MAX)
 }
 
 /// Work for the loop.
@@ -36,6 +39,12 @@ pub(crate) struct Inbox {
     pub(crate) dirty: Vec<Key>,
     /// Sockets to take over.
     pub(crate) adopt: Vec<Adopt>,
+}
+
+impl Inbox {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.dirty.is_empty() && self.adopt.is_empty()
+    }
 }
 
 /// The part of a server every thread may touch.

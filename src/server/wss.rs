@@ -7,7 +7,7 @@
 
 use std::ffi::{CStr, CString};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -72,10 +72,13 @@ pub(crate) const DRAIN_WANTED: u8 = 4;
 /// lock; a writer that wakes and still finds no room sets it again).
 const WRITER_WAITING: u8 = 8;
 
-/// Where a connection lives once the loop runs it.
+/// Where a connection lives: set when the upgrade begins (so the host can
+/// ask for its peer, resource and subprotocol at once), with the loop's key
+/// once the loop runs it.
 pub(crate) struct Link {
     pub(crate) server: Arc<Shared>,
-    pub(crate) key: Key,
+    /// The connection's key in the loop, `NO_KEY` until it runs there.
+    key: AtomicU64,
     pub(crate) peer: Option<Peer>,
     /// The send queue's high-water mark (the route's limits).
     pub(crate) high_water: usize,
@@ -83,6 +86,27 @@ pub(crate) struct Link {
     pub(crate) resource: Arc<CString>,
     /// Shared with the route's list of subprotocols.
     pub(crate) protocol: Option<Arc<CString>>,
+}
+
+const NO_KEY: u64 = u64::MAX;
+
+impl Link {
+    pub(crate) fn new(
+        server: Arc<Shared>,
+        peer: Option<Peer>,
+        high_water: usize,
+        resource: Arc<CString>,
+        protocol: Option<Arc<CString>>,
+    ) -> Link {
+        Link { server, key: AtomicU64::new(NO_KEY), peer, high_water, resource, protocol }
+    }
+
+    fn key(&self) -> Option<Key> {
+        match self.key.load(Ordering::Acquire) {
+            NO_KEY => None,
+            k => Some(Key::from_u64(k)),
+        }
+    }
 }
 
 /// A server-side WebSocket connection (the C type `ews_wss`).
@@ -185,23 +209,27 @@ impl Wss {
     /// Claims the handle for a connection and queues the handshake
     /// `response` (if any) ahead of anything the host writes from then on;
     /// false if the handle was used before.
-    pub(crate) fn begin_upgrade(&self, response: &[u8]) -> bool {
+    pub(crate) fn begin_upgrade(&self, response: &[u8], link: Link) -> bool {
         let mut tx = lock(&self.tx);
-        if self.state.compare_exchange(DETACHED, UPGRADING, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        if self.state.load(Ordering::Acquire) != DETACHED || self.link.set(link).is_err() {
             return false;
         }
+        self.state.store(UPGRADING, Ordering::Release);
         tx.raw().extend_from_slice(response);
         true
     }
 
-    /// Connects the handle to its place in the loop; false if it was not
-    /// being upgraded.
-    pub(crate) fn attach(&self, link: Link) -> bool {
+    /// Connects the handle to its place `key` in the loop; false if it was
+    /// not being upgraded.
+    pub(crate) fn attach(&self, key: Key) -> bool {
         let _tx = lock(&self.tx);
-        if self.link.set(link).is_err() {
+        let Some(link) = self.link.get() else { return false };
+        if self.state.load(Ordering::Acquire) != UPGRADING {
             return false;
         }
-        self.state.compare_exchange(UPGRADING, OPEN, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        link.key.store(key.as_u64(), Ordering::Release);
+        self.state.store(OPEN, Ordering::Release);
+        true
     }
 
     /// Marks the connection closed and wakes blocked writers; returns
@@ -266,15 +294,14 @@ impl Wss {
     }
 
     fn send(&self, wait: Wait, control: bool, f: impl FnOnce(&mut Sender) -> Result<()>) -> Result<()> {
-        let Some(link) = self.link.get() else {
+        let mut tx = lock(&self.tx);
+        let link = match (self.state.load(Ordering::Acquire), self.link.get()) {
+            (OPEN, Some(link)) => link,
             // Upgraded but not yet running: queue; the loop flushes the
             // connection once it takes it over.
-            let mut tx = lock(&self.tx);
-            return match self.state.load(Ordering::Acquire) {
-                UPGRADING if self.flags() & FREED == 0 && !tx.close_sent() => f(&mut tx),
-                UPGRADING | CLOSED => Err(Error::Closed),
-                _ => Err(Error::State(c"the connection is not connected")),
-            };
+            (UPGRADING, _) if self.flags() & FREED == 0 && !tx.close_sent() => return f(&mut tx),
+            (UPGRADING | CLOSED, _) => return Err(Error::Closed),
+            _ => return Err(Error::State(c"the connection is not connected")),
         };
         let options = &link.server.options;
         let high_water = link.high_water;
@@ -286,7 +313,6 @@ impl Wss {
         let serving = shared::serving(self);
         let exempt = control || (serving && wait == Wait::Block);
         let mut deadline = None;
-        let mut tx = lock(&self.tx);
         loop {
             let closing = tx.close_sent() || tx.failed();
             if closing || self.state.load(Ordering::Acquire) != OPEN || self.flags() & FREED != 0 {
@@ -326,9 +352,11 @@ impl Wss {
 
     /// Puts the connection in the loop's inbox (once until the loop takes it).
     pub(crate) fn schedule_flush(&self) {
-        let Some(link) = self.link.get() else { return };
+        // Before the loop runs the connection there is nothing to flush: it
+        // writes the queue out when it takes the connection over.
+        let Some((link, key)) = self.link.get().and_then(|l| Some((l, l.key()?))) else { return };
         if self.flags.fetch_or(DIRTY, Ordering::AcqRel) & DIRTY == 0 {
-            link.server.post(|inbox| inbox.dirty.push(link.key));
+            link.server.post(|inbox| inbox.dirty.push(key));
         }
     }
 }

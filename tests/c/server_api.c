@@ -25,6 +25,8 @@ typedef struct conn {
     int freed; /* the handle was freed: no callback may follow */
     int late;  /* callbacks that ran after it all the same */
     int frames, closes, drains, status;
+    /* Asked in the service callback right after upgrading. */
+    char service_peer[64], service_resource[64], service_sub[32];
     struct conn *next;
 } conn;
 
@@ -174,6 +176,15 @@ static void serve(void *user, ews_request *req) {
     if (kind == K_INFO) inspect(req, c);
     r = ews_wss_upgrade(c->wss, req);
     CHECK_EQ(r, EWS_OK);
+    /* Known from the upgrade on, in this callback already. */
+    CHECK(ews_wss_peer(c->wss, c->service_peer, sizeof c->service_peer) > 0);
+    CHECK(ews_wss_resource(c->wss) != NULL);
+    CHECK(strlen(ews_wss_resource(c->wss)) < sizeof c->service_resource);
+    strcpy(c->service_resource, ews_wss_resource(c->wss));
+    if (ews_wss_subprotocol(c->wss) != NULL) {
+        CHECK(strlen(ews_wss_subprotocol(c->wss)) < sizeof c->service_sub);
+        strcpy(c->service_sub, ews_wss_subprotocol(c->wss));
+    }
     c->next = conns;
     conns = c;
     latest[kind] = c;
@@ -517,6 +528,8 @@ static void test_request_and_peer(int port, int v6, int count) {
     CHECK_EQ(info.wss_peer_short, EWS_ENOSPC);
     CHECK(info.user_in_frame == c);
     CHECK(strcmp(info.resource, "/info?room=42&x=y") == 0);
+    CHECK(strcmp(c->service_peer, mine) == 0);
+    CHECK(strcmp(c->service_resource, "/info?room=42&x=y") == 0);
     pthread_mutex_unlock(&lock);
 
     /* The same from this thread. */
@@ -596,6 +609,8 @@ static void test_subprotocol(int port, const char *offer1, const char *offer2, c
         CHECK(strcmp(ews_conn_subprotocol(cl.conn), expected) == 0);
         CHECK(ews_wss_subprotocol(c->wss) != NULL);
         CHECK(strcmp(ews_wss_subprotocol(c->wss), expected) == 0);
+        CHECK(strcmp(c->service_sub, expected) == 0);
+        CHECK(strcmp(c->service_resource, "/chat") == 0);
         pthread_mutex_lock(&lock);
         CHECK_EQ(info.has_subprotocol, 1);
         CHECK(strcmp(info.subprotocol, expected) == 0);
@@ -604,6 +619,7 @@ static void test_subprotocol(int port, const char *offer1, const char *offer2, c
         CHECK(in_101 == NULL);
         CHECK(ews_conn_subprotocol(cl.conn) == NULL);
         CHECK(ews_wss_subprotocol(c->wss) == NULL);
+        CHECK_EQ(c->service_sub[0], 0);
         pthread_mutex_lock(&lock);
         CHECK_EQ(info.has_subprotocol, 0);
         pthread_mutex_unlock(&lock);
@@ -620,6 +636,14 @@ static void test_free_in_service(int port) {
     c = newest(K_SERVICE_FREE, 1);
     CHECK_EQ(wsc_send(&cl, "ignored", 7, 1), 0);
     CHECK_EQ(wsc_expect_close(&cl), 1001); /* answered by the client */
+    {
+        /* The server reads the answer although the handle is gone, and
+         * closes TCP at once, not after the 5 s close timeout. */
+        ews_event ev;
+        int64_t since = ews_now();
+        CHECK_EQ(wsc_next(&cl, &ev, 10000), -1);
+        CHECK(ews_now() - since < 2000);
+    }
     wsc_free(&cl);
     pthread_mutex_lock(&lock);
     CHECK_EQ(c->freed, 1);
