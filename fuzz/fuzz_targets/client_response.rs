@@ -27,7 +27,9 @@ use ews::proto::handshake::client::{ClientOptions, check_response};
 use ews::proto::handshake::server::{Request, validate};
 use ews::proto::handshake::{HeadProgress, HeadReader};
 use ews::proto::{Config, Connection, Event, Limits, State};
-use ews_fuzz::{Collector, Cursor, RFC_KEY, Rng, check_nul, check_state_after, is_receive_error, owned_event};
+use ews_fuzz::{
+    Collector, Cursor, RFC_KEY, Rng, advance_clock, check_nul, check_state_after, is_receive_error, owned_event,
+};
 use libfuzzer_sys::fuzz_target;
 
 const CHUNKS: [usize; 8] = [1, 2, 7, 16, 64, 512, 4096, usize::MAX];
@@ -102,26 +104,9 @@ fuzz_target!(|data: &[u8]| {
     while off < input.len() {
         let size = if seed == 0 { input.len() - off } else { rng.size(max_chunk.min(input.len())) };
         let end = (off + size).min(input.len());
-        if clock != 0 {
-            // The clock moves on between reads: the handshake may time out.
-            now += rng.next_u64() % (clock as u64 * 64);
-            let state = conn.state();
-            let before = conn.pending_output().len();
-            match conn.on_time(now) {
-                None => {}
-                Some(Event::Error(Error::HandshakeTimeout)) => {
-                    assert!(matches!(state, State::Connecting), "handshake timeout in state {state:?}");
-                    assert_eq!(conn.state(), State::Failed);
-                    assert_eq!(conn.pending_output().len(), before, "a timeout wrote something");
-                    assert_eq!(conn.error(), Some(Error::HandshakeTimeout));
-                    timed_out = true;
-                    ended = true;
-                }
-                Some(e) => panic!("on_time returned {e:?} in state {state:?}"),
-            }
-            if let Some(deadline) = conn.next_deadline() {
-                assert!(deadline > now, "next deadline {deadline} not after now {now}");
-            }
+        if advance_clock(&mut conn, &mut rng, clock, &mut now) {
+            timed_out = true;
+            ended = true;
         }
         let chunk = &mut input[off..end];
         let mut pos = 0;

@@ -324,3 +324,31 @@ impl OwnedEvent {
         }
     }
 }
+
+/// Moves the clock on by up to `clock * 64` ms before a read (nothing when
+/// `clock` is 0) and checks what a handshake in progress does then: only a
+/// connecting connection times out, without writing anything, and the
+/// next deadline is in the future. Returns whether it timed out.
+pub fn advance_clock(conn: &mut Connection, rng: &mut Rng, clock: u8, now: &mut u64) -> bool {
+    if clock == 0 {
+        return false;
+    }
+    *now += rng.next_u64() % (clock as u64 * 64);
+    let state = conn.state();
+    let before = conn.pending_output().len();
+    let timed_out = match conn.on_time(*now) {
+        None => false,
+        Some(Event::Error(Error::HandshakeTimeout)) => {
+            assert!(matches!(state, State::Connecting), "handshake timeout in state {state:?}");
+            assert_eq!(conn.state(), State::Failed);
+            assert_eq!(conn.pending_output().len(), before, "a timeout wrote something");
+            assert_eq!(conn.error(), Some(Error::HandshakeTimeout));
+            true
+        }
+        Some(e) => panic!("on_time returned {e:?} in state {state:?}"),
+    };
+    if let Some(deadline) = conn.next_deadline() {
+        assert!(deadline > *now, "next deadline {deadline} not after now {}", *now);
+    }
+    timed_out
+}

@@ -137,6 +137,16 @@ static int failing_source(void *user, uint8_t *buf, size_t len) {
     return -1;
 }
 
+/* A client connection that is open from the start (no handshake). */
+static ews_conn *open_client(void) {
+    ews_conn_options opts;
+    ews_conn *c = NULL;
+    ews_conn_options_init(&opts);
+    opts.no_http = 1;
+    CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
+    return c;
+}
+
 /* A source that hands over to the default one from inside its callback. */
 static int one_shot_source(void *user, uint8_t *buf, size_t len) {
     (void)user;
@@ -146,13 +156,9 @@ static int one_shot_source(void *user, uint8_t *buf, size_t len) {
 }
 
 static void random_source_may_replace_itself(void) {
-    ews_conn_options opts;
-    ews_conn *c = NULL;
+    ews_conn *c = open_client();
     const uint8_t *out;
     size_t len;
-    ews_conn_options_init(&opts);
-    opts.no_http = 1;
-    CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
     CHECK_EQ(ews_set_random(one_shot_source, NULL), EWS_OK);
     CHECK_EQ(ews_conn_send(c, (const uint8_t *)"a", 1, 1), EWS_OK);
     CHECK_EQ(ews_conn_output(c, &out, &len), 1);
@@ -161,13 +167,9 @@ static void random_source_may_replace_itself(void) {
 }
 
 static void random_hook_supplies_masking_keys(void) {
-    ews_conn_options opts;
-    ews_conn *c = NULL;
+    ews_conn *c = open_client();
     const uint8_t *out;
     size_t len;
-    ews_conn_options_init(&opts);
-    opts.no_http = 1;
-    CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
     CHECK_EQ(ews_set_random(counting_source, &calls), EWS_OK);
     CHECK_EQ(ews_conn_send(c, (const uint8_t *)"a", 1, 1), EWS_OK);
     CHECK_EQ(calls, 1);

@@ -652,6 +652,21 @@ static void test_free_in_service(int port) {
     pthread_mutex_unlock(&lock);
 }
 
+/* Writes numbered messages (blocking writes) to a client that reads
+ * nothing until one fails; returns how many were accepted, and the failure
+ * in *result. */
+static long fill_queue(conn *c, int *result) {
+    static uint8_t msg[MSG];
+    long accepted = 0;
+    for (;;) {
+        fill(msg, accepted);
+        *result = ews_wss_write(c->wss, msg, MSG, 0);
+        if (*result != EWS_OK) return accepted;
+        accepted++;
+        CHECK(accepted < 20000);
+    }
+}
+
 /* Freed inside the drain callback: everything accepted before arrives,
  * then a close with 1001; no callback follows. */
 static void test_free_in_drain(int port) {
@@ -667,13 +682,7 @@ static void test_free_in_drain(int port) {
     /* The client reads nothing: writes fill the socket and the queue until
      * one times out, and a write that may not wait is refused. The drain
      * callback may free the handle from then on: it is not used again. */
-    for (;;) {
-        fill(msg, accepted);
-        r = ews_wss_write(c->wss, msg, MSG, 0);
-        if (r != EWS_OK) break;
-        accepted++;
-        CHECK(accepted < 20000);
-    }
+    accepted = fill_queue(c, &r);
     CHECK_EQ(r, EWS_ETIMEDOUT);
     CHECK_EQ(locked_read(&c->drains), 0);
     CHECK_EQ(ews_wss_try_write(c->wss, msg, MSG, 0), EWS_EAGAIN);
@@ -706,13 +715,7 @@ static void test_close_over_high_water(int port) {
     opts.control_events = 1;
     CHECK_EQ(open_with(&cl, connect4(port, 8192), &opts, NULL, 0), 0);
     c = newest(K_SLOW, 1);
-    for (;;) {
-        fill(msg, accepted);
-        r = ews_wss_write(c->wss, msg, MSG, 0);
-        if (r != EWS_OK) break;
-        accepted++;
-        CHECK(accepted < 20000);
-    }
+    accepted = fill_queue(c, &r);
     CHECK_EQ(r, EWS_ETIMEDOUT); /* stayed full for the send timeout */
     queued = ews_wss_queued(c->wss);
     CHECK(queued >= HIGH_WATER);
