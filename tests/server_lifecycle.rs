@@ -29,7 +29,7 @@ struct Recorder {
 impl Handler for Recorder {
     fn on_frame(&self, wss: &Wss, data: &[u8], text: bool) {
         if self.echo {
-            wss.write(data, text, Wait::NoBlock).unwrap();
+            wss.write(data, text, Wait::Block).unwrap();
         }
         let _ = self.seen.lock().unwrap().send(Seen::Frame(data.to_vec()));
     }

@@ -577,7 +577,7 @@ struct Echo(std::sync::atomic::AtomicUsize);
 impl ews::server::Handler for Echo {
     fn on_frame(&self, wss: &ews::server::Wss, data: &[u8], text: bool) {
         self.0.fetch_add(1, Ordering::Relaxed);
-        wss.write(data, text, ews::server::Wait::NoBlock).expect("echo");
+        wss.write(data, text, ews::server::Wait::Block).expect("echo");
     }
     fn on_close(&self, _wss: &ews::server::Wss, _status: ews::server::CloseStatus) {}
 }

@@ -50,9 +50,13 @@ pub trait Handler: Send + Sync {
 /// Whether a write may wait for room in the send queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
-    /// Wait up to the server's send timeout (never on the loop thread).
+    /// Wait up to the server's send timeout. On the loop thread it never
+    /// waits: a reply from the connection's own callback is always queued
+    /// (the loop stops reading the connection until its queue drains), a
+    /// write to another full connection fails with [`Error::WouldBlock`].
     Block,
-    /// Fail with [`Error::WouldBlock`] instead.
+    /// Fail with [`Error::WouldBlock`] when the queue is over its
+    /// high-water mark, in the connection's own callbacks too.
     NoBlock,
 }
 
