@@ -411,3 +411,17 @@ fn both_roles_want_close_after_a_failure() {
     let _ = feed(&mut c, &client_frame(TEXT, true, b"masked"));
     assert!(c.wants_close());
 }
+
+#[test]
+fn an_invalid_close_code_fails_before_the_close_frame_is_complete() {
+    let whole = client_frame(CLOSE, true, &close_payload(1005, b"a reason still to come"));
+    // The header (2 bytes and the masking key) and the code only.
+    server_fails(&whole[..6 + 2], Error::InvalidCloseCode(1005), 1002);
+}
+
+#[test]
+fn a_close_frame_arriving_byte_by_byte_is_reported_once_whole() {
+    let mut conn = server();
+    let events = feed_bytewise(&mut conn, &client_frame(CLOSE, true, &close_payload(1000, "tschüß".as_bytes())));
+    assert_eq!(events, [Ev::close(1000, "tschüß")]);
+}

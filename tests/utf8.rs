@@ -190,3 +190,12 @@ fn valid_utf8_close_reason_is_reported() {
     let events = feed(&mut conn, &client_frame(CLOSE, true, &close_payload(1000, "tschüß ✓".as_bytes())));
     assert_eq!(events, [Ev::close(1000, "tschüß ✓")]);
 }
+
+#[test]
+fn invalid_utf8_in_a_close_reason_fails_before_the_frame_is_complete() {
+    let whole = client_frame(CLOSE, true, &close_payload(1000, b"bye \xff and more"));
+    // Up to and including the invalid byte; the frame declares more.
+    let header_len = 6; // 2 bytes and the masking key (payload under 126 bytes)
+    let upto = header_len + 2 + b"bye \xff".len();
+    server_fails(&whole[..upto], Error::InvalidUtf8, 1007);
+}

@@ -121,6 +121,21 @@ impl RxConfig {
     }
 }
 
+/// Checks the part of a close payload that arrived so far, so that a bad
+/// code or a reason that is not UTF-8 fails at once (RFC 6455 §8.1: fail
+/// fast), not when the frame is complete. A reason may still end inside a
+/// code point here; the complete payload is checked again when it is whole.
+fn check_partial_close(payload: &[u8]) -> Result<()> {
+    if payload.len() >= 2 {
+        let code = u16::from_be_bytes([payload[0], payload[1]]);
+        if !crate::proto::close::is_valid_wire_code(code) {
+            return Err(Error::InvalidCloseCode(code));
+        }
+        Utf8Validator::new().feed(&payload[2..]).map_err(|_| Error::InvalidUtf8)?;
+    }
+    Ok(())
+}
+
 /// No truncation pending.
 const NO_TRUNCATE: usize = usize::MAX;
 
@@ -325,6 +340,9 @@ impl RxState {
         }
         self.buf.extend_from_slice(chunk);
         if !done {
+            if frame.opcode == Opcode::Close {
+                check_partial_close(&self.buf[self.control_start..])?;
+            }
             return Ok(None);
         }
         self.truncate_to = self.control_start;
