@@ -10,8 +10,9 @@
  *
  * Differences from Barracuda:
  *  - frames are not limited to 0xFFFF bytes (len is an int here, as in
- *    Barracuda's signatures, so one message is limited to INT_MAX bytes;
- *    use ews_wss_* directly beyond that);
+ *    Barracuda's signatures, so one message is limited to INT_MAX bytes: a
+ *    longer one, possible only with a message limit over 2 GiB, closes the
+ *    connection with 1009; use ews_wss_* directly beyond that);
  *  - the data passed to the frame and ping callbacks must not be modified
  *    (it is NUL-terminated, as Barracuda promises);
  *  - SoDisp is the ews_server, HttpRequest the ews_request a route
@@ -91,7 +92,13 @@ typedef struct WSS {
 
 static inline void WSSCB_frame_(ews_wsscb *cb, ews_wss *w, const void *data, size_t len, int text) {
     WSSCB *o = (WSSCB *)cb;
-    o->frameFp(o, (WSS *)ews_wss_user(w), (void *)data, len > INT_MAX ? INT_MAX : (int)len, text);
+    if (len > INT_MAX) {
+        /* Only with a message limit over 2 GiB: an int cannot say how long
+         * it is, so it is refused (1009) rather than cut short. */
+        ews_wss_close(w, 1009, "message too big for an int length");
+        return;
+    }
+    o->frameFp(o, (WSS *)ews_wss_user(w), (void *)data, (int)len, text);
 }
 
 static inline void WSSCB_ping_(ews_wsscb *cb, ews_wss *w, const void *data, size_t len) {
