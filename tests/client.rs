@@ -88,6 +88,34 @@ fn standalone_client_echoes_and_closes_cleanly() {
     events.assert_quiet();
 }
 
+/// The service thread waits for events holding the engine; a start or
+/// connect on an open, quiet connection must be refused without waiting
+/// for it (it used to block until the server sent something, which could
+/// be its going-away close, so the client was no longer open).
+#[test]
+fn starting_an_open_client_again_is_refused_at_once_and_leaves_it_open() {
+    let port = ws_server(1, echo);
+    let (client, events) = started(&format!("ws://127.0.0.1:{port}/"), Options::default());
+    assert_eq!(events.next(), Ev::Established);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let again = client.clone();
+    thread::spawn(move || {
+        let start = again.start();
+        let connect = again.connect();
+        let _ = tx.send((start, connect));
+    });
+    let (start, connect) = rx.recv_timeout(Duration::from_secs(2)).expect("a second start or connect blocked");
+    assert!(matches!(start, Err(Error::State(_))), "{start:?}");
+    assert!(matches!(connect, Err(Error::State(_))), "{connect:?}");
+    assert_eq!(client.state(), ClientState::Open);
+    client.send(true, b"still open").unwrap();
+    assert_eq!(events.next(), Ev::Message(true, b"still open".to_vec()));
+    client.close(1000, "").unwrap();
+    assert_eq!(events.next(), Ev::Closed(1000, String::new(), true));
+    client.join().unwrap();
+    events.assert_quiet();
+}
+
 #[test]
 fn host_driven_client_runs_on_the_callers_thread() {
     let port = ws_server(1, echo);
