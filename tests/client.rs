@@ -528,3 +528,31 @@ fn the_client_logs_through_the_library_log() {
     assert!(lines.iter().any(|l| l == &want), "{lines:?}");
     assert!(lines.iter().any(|l| l == "client: connection error: connection refused"), "{lines:?}");
 }
+
+/// Every thread in join() waits for the service thread to end, not only
+/// the first (ews_client_free() joins too, and must not return while a
+/// callback may still run).
+#[test]
+fn two_threads_joining_at_once_both_wait_for_the_service_thread() {
+    let port = ws_server(1, echo);
+    let (client, events) = started(&format!("ws://127.0.0.1:{port}/"), Options::default());
+    assert_eq!(events.next(), Ev::Established);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..2 {
+        let (c, tx) = (client.clone(), tx.clone());
+        thread::spawn(move || {
+            let r = c.join();
+            let _ = tx.send((r, c.state()));
+        });
+    }
+    // Neither returns while the connection is open.
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "a join returned while the client ran");
+    client.close(1000, "").unwrap();
+    for _ in 0..2 {
+        let (r, state) = rx.recv_timeout(Duration::from_secs(5)).expect("join returned");
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(state, ClientState::Finished);
+    }
+    assert_eq!(events.next(), Ev::Closed(1000, String::new(), true));
+    assert!(client.join().is_ok());
+}

@@ -23,7 +23,7 @@ use std::cell::Cell;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use mio::{Poll, Token, Waker};
@@ -157,8 +157,20 @@ pub(crate) struct Inner {
     /// `connect` was called: checked before the engine lock, which a
     /// service thread holds while it waits for events.
     started: AtomicBool,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Mutex<ServiceThread>,
+    /// Signalled when the service thread was joined.
+    joined: Condvar,
     high_water: usize,
+}
+
+/// The service thread of a standalone client.
+enum ServiceThread {
+    /// Not started with `start`.
+    None,
+    Running(JoinHandle<()>),
+    /// A thread is joining it; others wait for `joined`.
+    Joining,
+    Done,
 }
 
 /// Locks a mutex, ignoring poisoning (a panicking handler must not take
@@ -220,7 +232,8 @@ impl Client {
                 stop: AtomicBool::new(false),
                 standalone: AtomicBool::new(false),
                 started: AtomicBool::new(false),
-                thread: Mutex::new(None),
+                thread: Mutex::new(ServiceThread::None),
+                joined: Condvar::new(),
                 high_water,
             }),
         })
@@ -233,44 +246,69 @@ impl Client {
     /// Host-driven mode: starts connecting; then call
     /// [`service`](Client::service) until it returns `false`.
     pub fn connect(&self) -> Result<()> {
+        self.claim_start()?;
+        lock(&self.inner.engine).begin(self)
+    }
+
+    /// Marks the client started, once: checked before the engine lock,
+    /// which a service thread holds while it waits for events.
+    fn claim_start(&self) -> Result<()> {
         if self.on_service_thread() {
             return Err(Error::State(c"not from a handler"));
         }
         if self.inner.started.swap(true, Ordering::AcqRel) {
             return Err(Error::State(c"the client was started already"));
         }
-        lock(&self.inner.engine).begin(self)
+        Ok(())
     }
 
     /// Standalone mode: starts a service thread that connects and runs the
     /// client until it is finished (closed, or failed without
     /// reconnection). [`join`](Client::join) waits for it.
     pub fn start(&self) -> Result<()> {
-        self.connect()?;
+        self.claim_start()?;
+        // Standalone before the first attempt exists: no service() call
+        // from another thread slips in between.
         self.inner.standalone.store(true, Ordering::Release);
+        lock(&self.inner.engine).begin(self)?;
         let client = self.clone();
+        // Held while spawning, so that join() finds the thread.
+        let mut slot = lock(&self.inner.thread);
         let thread = std::thread::Builder::new()
             .name("ews-client".into())
             .spawn(move || while let Ok(true) = client.run_service(-1) {})
             .map_err(Error::from)?;
-        *lock(&self.inner.thread) = Some(thread);
+        *slot = ServiceThread::Running(thread);
         Ok(())
     }
 
     /// Waits for the service thread started by [`start`](Client::start)
-    /// to finish. Not from a handler.
+    /// to finish. Not from a handler. Any number of threads may wait at
+    /// once; each returns once the thread has ended.
     pub fn join(&self) -> Result<()> {
         if self.on_service_thread() {
             return Err(Error::State(c"not from a handler"));
         }
-        let thread = lock(&self.inner.thread).take();
-        match thread {
-            Some(t) => {
-                let _ = t.join();
-                Ok(())
+        let mut slot = lock(&self.inner.thread);
+        loop {
+            match std::mem::replace(&mut *slot, ServiceThread::Joining) {
+                ServiceThread::Running(thread) => {
+                    drop(slot);
+                    let _ = thread.join();
+                    *lock(&self.inner.thread) = ServiceThread::Done;
+                    self.inner.joined.notify_all();
+                    return Ok(());
+                }
+                ServiceThread::Joining => slot = self.inner.joined.wait(slot).unwrap_or_else(|e| e.into_inner()),
+                ServiceThread::Done => {
+                    *slot = ServiceThread::Done;
+                    return Ok(());
+                }
+                ServiceThread::None => {
+                    *slot = ServiceThread::None;
+                    return Err(Error::State(c"the client was not started with start()"));
+                }
             }
-            None if self.inner.standalone.load(Ordering::Acquire) => Ok(()),
-            None => Err(Error::State(c"the client was not started with start()")),
         }
     }
 
