@@ -27,9 +27,7 @@ use ews::proto::handshake::client::{ClientOptions, check_response};
 use ews::proto::handshake::server::{Request, validate};
 use ews::proto::handshake::{HeadProgress, HeadReader};
 use ews::proto::{Config, Connection, Event, Limits, State};
-use ews_fuzz::{
-    Collector, Cursor, RFC_KEY, Rng, advance_clock, check_nul, check_state_after, is_receive_error, owned_event,
-};
+use ews_fuzz::{Collector, Cursor, RFC_KEY, Rng, advance_clock, check_state_after, feed_once, is_receive_error};
 use libfuzzer_sys::fuzz_target;
 
 const CHUNKS: [usize; 8] = [1, 2, 7, 16, 64, 512, 4096, usize::MAX];
@@ -111,19 +109,8 @@ fuzz_target!(|data: &[u8]| {
         let chunk = &mut input[off..end];
         let mut pos = 0;
         loop {
-            let remaining = chunk.len() - pos;
-            let state = conn.state();
-            let range = chunk[pos..].as_ptr_range();
-            let progress = conn.feed(&mut chunk[pos..]);
-            let consumed = progress.consumed;
-            assert!(consumed <= remaining, "consumed {consumed} of {remaining}");
-            if let Some(event) = &progress.event {
-                check_nul(event, range.start as usize..range.end as usize);
-            }
-            let Some(event) = progress.event.as_ref().map(owned_event) else {
-                assert_eq!(consumed, remaining, "no event but input left (state {state:?})");
-                break;
-            };
+            let (state, consumed, event) = feed_once(&mut conn, &mut chunk[pos..]);
+            let Some(event) = event else { break };
             assert!(!ended, "an event after the connection ended");
             pos += consumed;
             match (state, event.as_event()) {

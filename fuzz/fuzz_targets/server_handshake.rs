@@ -30,7 +30,7 @@ use ews::proto::handshake::server::{
 };
 use ews::proto::handshake::{HeadProgress, HeadReader, is_token, is_valid_key};
 use ews::proto::{Config, Connection, Event, Limits, ServerOptions, State};
-use ews_fuzz::{Collector, Cursor, Rng, advance_clock, check_nul, check_state_after, is_receive_error, owned_event};
+use ews_fuzz::{Collector, Cursor, Rng, advance_clock, check_state_after, feed_once, is_receive_error, owned_event};
 use libfuzzer_sys::fuzz_target;
 
 const CHUNKS: [usize; 8] = [1, 2, 7, 16, 64, 512, 4096, usize::MAX];
@@ -194,19 +194,8 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut pos = 0;
         loop {
-            let remaining = chunk.len() - pos;
-            let state = conn.state();
-            let range = chunk[pos..].as_ptr_range();
-            let progress = conn.feed(&mut chunk[pos..]);
-            assert!(progress.consumed <= remaining, "consumed {} of {remaining}", progress.consumed);
-            let consumed = progress.consumed;
-            if let Some(event) = &progress.event {
-                check_nul(event, range.start as usize..range.end as usize);
-            }
-            let Some(event) = progress.event.as_ref().map(owned_event) else {
-                assert_eq!(consumed, remaining, "no event but input left (state {state:?})");
-                break;
-            };
+            let (state, consumed, event) = feed_once(&mut conn, &mut chunk[pos..]);
+            let Some(event) = event else { break };
             assert!(!failed, "an event after the connection failed");
             pos += consumed;
             match (state, event.as_event()) {

@@ -255,20 +255,8 @@ pub fn feed_all(conn: &mut Connection, input: &mut [u8], mut on_event: impl FnMu
     let mut off = 0;
     let mut stalls = 0;
     loop {
-        let remaining = input.len() - off;
-        let range = input[off..].as_ptr_range();
-        let range = range.start as usize..range.end as usize;
-        let progress = conn.feed(&mut input[off..]);
-        let consumed = progress.consumed;
-        assert!(consumed <= remaining, "consumed {consumed} of {remaining} bytes");
-        let Some(event) = progress.event else {
-            assert_eq!(consumed, remaining, "no event, but input left over (state {:?})", conn.state());
-            return;
-        };
-        check_nul(&event, range);
-        // The event borrows the connection; hand over an owned copy, so that
-        // `on_event` can look at the connection too.
-        let event = owned_event(&event);
+        let (_, consumed, event) = feed_once(conn, &mut input[off..]);
+        let Some(event) = event else { return };
         on_event(conn, &event.as_event());
         off += consumed;
         if consumed == 0 {
@@ -293,6 +281,26 @@ pub enum OwnedEvent {
     Pong(Vec<u8>),
     Close { code: u16, reason: String },
     Error(Error),
+}
+
+/// Feeds `input` once and checks what every call must do: it takes at
+/// most what it is given, all of it when there is no event, and a message
+/// handed over in place ends with a NUL inside the input. Returns the state
+/// before the call, the bytes taken and the event, as an owned copy (the
+/// event borrows the connection, which the caller wants to look at too).
+pub fn feed_once(conn: &mut Connection, input: &mut [u8]) -> (State, usize, Option<OwnedEvent>) {
+    let state = conn.state();
+    let remaining = input.len();
+    let range = input.as_ptr_range();
+    let progress = conn.feed(input);
+    let consumed = progress.consumed;
+    assert!(consumed <= remaining, "consumed {consumed} of {remaining} bytes");
+    let Some(event) = progress.event else {
+        assert_eq!(consumed, remaining, "no event, but input left over (state {state:?})");
+        return (state, consumed, None);
+    };
+    check_nul(&event, range.start as usize..range.end as usize);
+    (state, consumed, Some(owned_event(&event)))
 }
 
 pub fn owned_event(event: &Event<'_>) -> OwnedEvent {
