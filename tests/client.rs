@@ -187,12 +187,15 @@ fn send_from_another_thread_wakes_the_service_thread() {
     client.join().unwrap();
 }
 
+/// A local port nothing listens on (bound, then released): connecting
+/// is refused.
+fn refusing_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 #[test]
 fn a_refused_connection_is_reported_as_such() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = refusing_port();
     let (client, events) = started(&format!("ws://127.0.0.1:{port}/"), Options::default());
     assert_eq!(events.next(), Ev::Error(Error::ConnectionRefused, "connection refused".into()));
     client.join().unwrap();
@@ -323,10 +326,7 @@ fn reconnects_with_backoff_until_the_host_closes() {
 
 #[test]
 fn reconnection_gives_up_after_its_attempts() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = refusing_port();
     let options = Options {
         reconnect: Some(Reconnect { min_delay_ms: 10, max_delay_ms: 20, max_attempts: 2 }),
         ..Options::default()
@@ -341,10 +341,7 @@ fn reconnection_gives_up_after_its_attempts() {
 
 #[test]
 fn closing_while_waiting_to_reconnect_finishes_the_client() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = refusing_port();
     let options = Options {
         reconnect: Some(Reconnect { min_delay_ms: 60_000, max_delay_ms: 60_000, max_attempts: 0 }),
         ..Options::default()
@@ -487,10 +484,7 @@ fn a_server_that_never_answers_the_close_frame_is_dropped_after_the_close_timeou
 
 #[test]
 fn service_needs_connect_first_and_returns_at_once_when_finished() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = refusing_port();
     let (handler, events) = Recorder::new();
     let client = Client::new(&format!("ws://127.0.0.1:{port}/"), Options::default(), Box::new(handler)).unwrap();
     assert!(matches!(client.service(0), Err(Error::State(_))));
@@ -515,10 +509,7 @@ fn the_client_logs_through_the_library_log() {
         ews::log::Level::Info,
         Some(Arc::new(move |_, line: &str| sink.lock().unwrap().push(line.to_owned()))),
     );
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = refusing_port();
     let (client, events) = started(&format!("ws://127.0.0.1:{port}/logged"), Options::default());
     assert_eq!(events.next(), Ev::Error(Error::ConnectionRefused, "connection refused".into()));
     client.join().unwrap();

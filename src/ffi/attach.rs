@@ -425,6 +425,29 @@ pub extern "C" fn ews_send(sock: *mut ews_sock, flags: c_int, data: *const c_voi
     })
 }
 
+/// The receive calls: checks the arguments (`flags` NULL is refused),
+/// runs `f` on the socket and the caller's buffer, and reports the size
+/// and the message's flags.
+fn receive(
+    sock: *mut ews_sock,
+    buf: *mut c_void,
+    len: usize,
+    flags: *mut c_int,
+    f: impl FnOnce(&mut WsSocket, &mut [u8]) -> crate::Result<Received>,
+) -> isize {
+    guard(EWS_EPANIC as isize, || {
+        let (Some(s), Some(buf)) = (ptr::obj_mut(sock), ptr::bytes_mut(buf.cast(), len)) else {
+            return EWS_EINVAL as isize;
+        };
+        if flags.is_null() {
+            return EWS_EINVAL as isize;
+        }
+        let r = f(&mut s.ws, buf);
+        s.refresh();
+        recv_size(r, flags)
+    })
+}
+
 fn recv_size(r: crate::Result<Received>, flags: *mut c_int) -> isize {
     match r {
         Ok(got) => {
@@ -455,15 +478,10 @@ fn recv_size(r: crate::Result<Received>, flags: *mut c_int) -> isize {
 /// handshake), EWS_EINVAL, EWS_EIO.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_mrecv(sock: *mut ews_sock, buf: *mut c_void, len: usize, deadline: i64) -> isize {
-    guard(EWS_EPANIC as isize, || {
-        let (Some(s), Some(buf)) = (ptr::obj_mut(sock), ptr::bytes_mut(buf.cast(), len)) else {
-            return EWS_EINVAL as isize;
-        };
-        let text = s.ws.is_text();
-        let mut flags = 0;
-        let r = s.ws.recv(buf, Some(text), Deadline::at(deadline));
-        s.refresh();
-        recv_size(r, &mut flags)
+    let mut flags = 0;
+    receive(sock, buf, len, &mut flags, |ws, buf| {
+        let text = ws.is_text();
+        ws.recv(buf, Some(text), Deadline::at(deadline))
     })
 }
 
@@ -479,17 +497,7 @@ pub extern "C" fn ews_recv(
     len: usize,
     deadline: i64,
 ) -> isize {
-    guard(EWS_EPANIC as isize, || {
-        let (Some(s), Some(buf)) = (ptr::obj_mut(sock), ptr::bytes_mut(buf.cast(), len)) else {
-            return EWS_EINVAL as isize;
-        };
-        if flags.is_null() {
-            return EWS_EINVAL as isize;
-        }
-        let r = s.ws.recv(buf, None, Deadline::at(deadline));
-        s.refresh();
-        recv_size(r, flags)
-    })
+    receive(sock, buf, len, flags, |ws, buf| ws.recv(buf, None, Deadline::at(deadline)))
 }
 
 /// Receives the next piece of a message: copies up to `len` bytes of it
@@ -506,17 +514,7 @@ pub extern "C" fn ews_recv_part(
     len: usize,
     deadline: i64,
 ) -> isize {
-    guard(EWS_EPANIC as isize, || {
-        let (Some(s), Some(buf)) = (ptr::obj_mut(sock), ptr::bytes_mut(buf.cast(), len)) else {
-            return EWS_EINVAL as isize;
-        };
-        if flags.is_null() {
-            return EWS_EINVAL as isize;
-        }
-        let r = s.ws.recv_part(buf, Deadline::at(deadline));
-        s.refresh();
-        recv_size(r, flags)
-    })
+    receive(sock, buf, len, flags, |ws, buf| ws.recv_part(buf, Deadline::at(deadline)))
 }
 
 /// Waits for the next message and returns its size (what is left of it
