@@ -15,7 +15,6 @@ use crate::error::{Error, Result};
 use crate::io::stream::{Deadline, FdStream, would_block};
 use crate::log::log;
 use crate::proto::handshake::client::ClientOptions;
-use crate::proto::handshake::server::select_protocol;
 use crate::proto::{Config, Connection, Event, Opcode, Role, ServerOptions, State};
 
 /// Bytes read from the stream at a time.
@@ -505,8 +504,7 @@ impl WsSocket {
             self.fail(Error::BufferTooSmall);
             return;
         }
-        let protocol = select_protocol(self.conn.offered_protocols(), &opts.protocols).map(str::to_owned);
-        if let Err(e) = self.conn.accept(protocol.as_deref(), &[]) {
+        if let Err(e) = self.conn.accept_preferred(&[]) {
             self.fail(e);
             return;
         }

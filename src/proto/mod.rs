@@ -2,8 +2,9 @@
 //!
 //! One module per concept: [`frame`] (header codec and opcodes), [`mask`],
 //! [`utf8`] (incremental validation), [`close`] (codes and reasons),
-//! message reassembly and limits, [`handshake`] (client and server), the
-//! [`Connection`] state machine, [`config`] and [`rng`].
+//! message reassembly and limits, [`handshake`] (client and server, and the
+//! one place a server negotiates what it agrees to), the session state
+//! machine, [`config`] and [`rng`].
 
 pub mod close;
 pub mod config;
@@ -14,11 +15,15 @@ pub mod mask;
 mod message;
 mod output;
 pub mod rng;
+mod role;
 mod sender;
+mod session;
 mod timer;
 pub mod utf8;
 
 pub use config::{Config, Limits};
-pub use connection::{Connection, Event, Progress, Role, ServerOptions, Session, State};
+pub use connection::Connection;
 pub use frame::Opcode;
+pub use role::Role;
 pub use sender::Sender;
+pub use session::{Event, Progress, ServerOptions, Session, State};

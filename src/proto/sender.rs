@@ -7,9 +7,9 @@
 
 use crate::error::{Error, Result};
 use crate::proto::close::encode_close_payload;
-use crate::proto::connection::Role;
 use crate::proto::frame::{MAX_CONTROL_PAYLOAD, Opcode};
 use crate::proto::output::Output;
+use crate::proto::role::Role;
 use crate::proto::utf8::Utf8Validator;
 
 /// What the sender may still do.

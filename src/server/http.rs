@@ -109,11 +109,10 @@ pub(crate) fn accept_upgrade(
     request: &Request,
     supported: &[String],
 ) -> std::result::Result<(Vec<u8>, Option<String>), RequestError> {
-    let upgrade = server::validate(request)?;
-    let protocol = server::select_protocol(&upgrade.protocols, supported).map(str::to_owned);
+    let agreement = crate::proto::handshake::negotiate::agree(request, supported)?;
     let mut response = Vec::with_capacity(160);
-    server::write_accept(&mut response, &upgrade.key, protocol.as_deref(), &[]);
-    Ok((response, protocol))
+    agreement.write_response(&mut response, &[]);
+    Ok((response, agreement.protocol().map(str::to_owned)))
 }
 
 impl<'a> HttpRequest<'a> {

@@ -2,6 +2,7 @@
 
 pub mod client;
 mod head;
+pub mod negotiate;
 pub mod server;
 pub mod target;
 

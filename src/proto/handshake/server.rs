@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use crate::error::RequestError;
 use crate::proto::handshake::{
-    Headers, accept_key, has_token, is_header_value, is_token, is_valid_key, list_items, write_field,
+    HeadProgress, HeadReader, Headers, accept_key, has_token, is_header_value, is_token, is_valid_key, list_items,
+    write_field,
 };
 
 /// A parsed HTTP request head.
@@ -121,6 +122,49 @@ pub fn could_be_request(prefix: &[u8]) -> bool {
     method.len() <= MAX_METHOD && (method.is_empty() || is_token(method)) && (end < line.len() || end < MAX_METHOD)
 }
 
+/// Where a [`RequestReader`] stands after taking bytes.
+#[derive(Debug)]
+pub enum RequestProgress {
+    /// The head is not complete; this many bytes were taken.
+    Partial(usize),
+    /// The head is complete and parsed; this many bytes were taken (the
+    /// rest of the input follows the request).
+    Complete(Request, usize),
+    /// The request is refused with this error's HTTP status.
+    Refused(RequestError),
+}
+
+/// Reads a request head incrementally, in one pass, with caps on its size
+/// and header count; a stream that cannot be HTTP is refused at once. The
+/// one way every server driver reads a request.
+#[derive(Debug, Clone)]
+pub struct RequestReader {
+    head: HeadReader,
+    max_headers: usize,
+}
+
+impl RequestReader {
+    /// A reader for heads of at most `max_bytes` bytes and `max_headers`
+    /// header fields.
+    pub fn new(max_bytes: usize, max_headers: usize) -> RequestReader {
+        RequestReader { head: HeadReader::new(max_bytes), max_headers }
+    }
+
+    /// Takes bytes from `input`.
+    pub fn push(&mut self, input: &[u8]) -> RequestProgress {
+        match self.head.push(input) {
+            HeadProgress::Partial(n) if could_be_request(self.head.head()) => RequestProgress::Partial(n),
+            HeadProgress::Partial(_) => RequestProgress::Refused(RequestError::Malformed),
+            HeadProgress::TooLarge => RequestProgress::Refused(RequestError::HeadersTooLarge),
+            HeadProgress::Complete(n) => match Request::parse(self.head.head(), self.max_headers) {
+                Ok(request) if request.resource().is_none() => RequestProgress::Refused(RequestError::TargetInvalid),
+                Ok(request) => RequestProgress::Complete(request, n),
+                Err(e) => RequestProgress::Refused(e),
+            },
+        }
+    }
+}
+
 /// Checks that `req` is a valid WebSocket opening handshake, in this order:
 /// method `GET` (405), an origin-form or absolute-form target (400), exactly one `Host`
 /// (400), `Upgrade: websocket` (400), `Connection: Upgrade` (400),
@@ -161,12 +205,6 @@ pub fn validate(req: &Request) -> Result<Upgrade, RequestError> {
         }
     }
     Ok(Upgrade { key, protocols })
-}
-
-/// Chooses the subprotocol: the first of the server's `supported` list
-/// (its order of preference) that the client offered.
-pub fn select_protocol<'a>(offered: &[String], supported: &'a [String]) -> Option<&'a str> {
-    supported.iter().find(|s| offered.iter().any(|o| o == *s)).map(String::as_str)
 }
 
 /// Checks extra header fields a host wants to send: names must be tokens,
@@ -406,14 +444,6 @@ mod tests {
     #[test]
     fn malformed_subprotocol_gets_400() {
         assert_eq!(check(&replace("chat, superchat", "chat, sup erchat")), Err(RequestError::Malformed));
-    }
-
-    #[test]
-    fn server_preference_picks_the_subprotocol() {
-        let offered = vec!["chat".to_owned(), "superchat".to_owned()];
-        let supported = vec!["superchat".to_owned(), "chat".to_owned()];
-        assert_eq!(select_protocol(&offered, &supported), Some("superchat"));
-        assert_eq!(select_protocol(&offered, &["mqtt".to_owned()]), None);
     }
 
     #[test]
