@@ -22,6 +22,7 @@
 
 pub mod attach;
 pub mod client;
+mod engine;
 pub mod error;
 pub mod ffi;
 pub mod io;

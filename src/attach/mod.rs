@@ -11,17 +11,15 @@
 //! The deadlines replace the core's handshake and close timeouts, which
 //! a `WsSocket` does not run (it has no clock of its own between calls).
 
+mod drive;
+mod held;
+
 use crate::error::{Error, Result};
-use crate::io::stream::{Deadline, FdStream, would_block};
-use crate::log::log;
+use crate::io::stream::{Deadline, FdStream};
+use crate::io::transport::Transport;
 use crate::proto::handshake::client::ClientOptions;
-use crate::proto::{Config, Connection, Event, Opcode, Role, ServerOptions, State};
-
-/// Bytes read from the stream at a time.
-const READ_SIZE: usize = 16 << 10;
-
-/// Above this capacity the buffer of a taken message is given back.
-const KEEP_CAPACITY: usize = 64 << 10;
+use crate::proto::{Config, Connection, Opcode, Role, ServerOptions, State};
+use held::{Direct, Held};
 
 /// What a server checks in the request besides the RFC's rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,63 +48,12 @@ pub struct Received {
     pub more: bool,
 }
 
-/// A caller's buffer that a message may be copied to straight from the
-/// input, when it has the wanted type and fits.
-struct Direct<'b> {
-    buf: &'b mut [u8],
-    typed: Option<bool>,
-    got: Option<Received>,
-}
-
-impl Direct<'_> {
-    /// Takes the message if it suits the caller.
-    fn take(&mut self, text: bool, data: &[u8]) -> bool {
-        let suits = self.got.is_none() && self.typed.is_none_or(|t| t == text) && data.len() <= self.buf.len();
-        if suits {
-            self.buf[..data.len()].copy_from_slice(data);
-            self.got = Some(Received { len: data.len(), text, more: false });
-        }
-        suits
-    }
-}
-
-/// A message received and not yet taken by the caller.
-#[derive(Debug, Default)]
-struct Held {
-    data: Vec<u8>,
-    taken: usize,
-    text: bool,
-    present: bool,
-}
-
-impl Held {
-    fn set(&mut self, text: bool, data: &[u8]) {
-        self.data.clear();
-        self.data.extend_from_slice(data);
-        (self.text, self.taken, self.present) = (text, 0, true);
-    }
-
-    fn rest(&self) -> &[u8] {
-        &self.data[self.taken..]
-    }
-
-    fn take(&mut self, n: usize) {
-        self.taken += n;
-        if self.taken == self.data.len() {
-            self.present = false;
-            self.data.clear();
-            if self.data.capacity() > KEEP_CAPACITY {
-                self.data = Vec::new();
-            }
-        }
-    }
-}
-
-/// A WebSocket on a host's byte stream. See the [module](self) docs.
+/// A WebSocket on a host's byte stream (any [`Transport`]; by default the
+/// host's descriptors, [`FdStream`]). See the [module](self) docs.
 #[derive(Debug)]
-pub struct WsSocket {
+pub struct WsSocket<T: Transport = FdStream> {
     conn: Connection,
-    io: FdStream,
+    io: T,
     /// Bytes read and not yet fed: `rbuf[rpos..rend]`.
     rbuf: Vec<u8>,
     rpos: usize,
@@ -134,14 +81,8 @@ pub struct WsSocket {
     host: Option<String>,
 }
 
-/// Keeps a transport `errno` readable as what happened: a reset or a broken
-/// pipe is the peer dropping the connection.
-fn dropped_errno(e: &std::io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ECONNRESET | libc::EPIPE))
-}
-
-impl WsSocket {
-    fn new(conn: Connection, io: FdStream, text: bool) -> WsSocket {
+impl<T: Transport> WsSocket<T> {
+    fn new(conn: Connection, io: T, text: bool) -> Self {
         WsSocket {
             conn,
             io,
@@ -167,7 +108,7 @@ impl WsSocket {
     /// (call [`handshake`](WsSocket::handshake) to complete it), or starts
     /// open without HTTP when `handshake` is `None`. `text` is the type of
     /// typed sends and receives.
-    pub fn client(io: FdStream, text: bool, config: Config, handshake: Option<&ClientOptions>) -> Result<WsSocket> {
+    pub fn client(io: T, text: bool, config: Config, handshake: Option<&ClientOptions>) -> Result<Self> {
         let config = Config { streaming: false, control_events: false, ..config };
         let conn = match handshake {
             Some(options) => Connection::client(config, options)?,
@@ -179,7 +120,7 @@ impl WsSocket {
     /// The server end on `io`: reads the client's opening handshake (call
     /// [`handshake`](WsSocket::handshake)), or starts open without HTTP
     /// when `handshake` is `None`.
-    pub fn server(io: FdStream, text: bool, config: Config, handshake: Option<ServerHandshake>) -> Result<WsSocket> {
+    pub fn server(io: T, text: bool, config: Config, handshake: Option<ServerHandshake>) -> Result<Self> {
         let config = Config { streaming: false, control_events: false, ..config };
         let conn = match &handshake {
             Some(h) => Connection::server(
@@ -199,7 +140,7 @@ impl WsSocket {
     }
 
     /// The underlying stream.
-    pub fn stream(&self) -> &FdStream {
+    pub fn stream(&self) -> &T {
         &self.io
     }
 
@@ -390,185 +331,7 @@ impl WsSocket {
     }
 
     /// Gives the stream back (its descriptors get their old flags).
-    pub fn into_stream(self) -> FdStream {
+    pub fn into_stream(self) -> T {
         self.io
-    }
-
-    // ----- the engine -----
-
-    /// Reads, feeds, answers and writes until `done` holds, the
-    /// connection fails ([`failure`](WsSocket::failure)), the input ended
-    /// with nothing left to write ([`Error::Closed`]), or the deadline
-    /// passes ([`Error::Deadline`]). Reads only when `want_input`.
-    fn drive(&mut self, deadline: Deadline, want_input: bool, done: impl Fn(&WsSocket) -> bool) -> Result<()> {
-        self.drive_into(deadline, want_input, None, done)
-    }
-
-    /// [`drive`](WsSocket::drive), copying a message that suits `direct`
-    /// straight into the caller's buffer.
-    fn drive_into(
-        &mut self,
-        deadline: Deadline,
-        want_input: bool,
-        mut direct: Option<&mut Direct<'_>>,
-        done: impl Fn(&WsSocket) -> bool,
-    ) -> Result<()> {
-        loop {
-            self.feed_input(direct.as_deref_mut());
-            self.try_flush();
-            if done(self) || direct.as_ref().is_some_and(|d| d.got.is_some()) {
-                return Ok(());
-            }
-            if let Some(e) = self.failure {
-                return Err(e);
-            }
-            let input_ended = self.read_eof || self.peer_close.is_some();
-            let read = want_input && !input_ended;
-            let write = !self.conn.pending_output().is_empty();
-            if !read && !write {
-                return Err(Error::Closed);
-            }
-            match self.io.wait(read, write, deadline) {
-                Ok(ready) if ready.read => self.read_input(),
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Err(Error::Deadline),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// Feeds buffered input until a message is held, the peer's close
-    /// frame arrived, the connection failed, or the input is used up; then
-    /// handles an end of file that followed the input.
-    fn feed_input(&mut self, mut direct: Option<&mut Direct<'_>>) {
-        while self.rpos < self.rend
-            && !self.held.present
-            && self.failure.is_none()
-            && self.peer_close.is_none()
-            && direct.as_ref().is_none_or(|d| d.got.is_none())
-        {
-            let progress = self.conn.feed(&mut self.rbuf[self.rpos..self.rend]);
-            self.rpos += progress.consumed;
-            let mut request = false;
-            let mut failed = None;
-            match progress.event {
-                None if progress.consumed == 0 => break,
-                None | Some(Event::Open | Event::Ping(_) | Event::Pong(_)) => {}
-                Some(Event::Message { text, data }) if !self.discard => {
-                    if !direct.as_deref_mut().is_some_and(|d| d.take(text, data)) {
-                        self.held.set(text, data);
-                    }
-                }
-                Some(Event::Message { .. } | Event::Fragment { .. }) => {}
-                Some(Event::Close { code, reason }) => self.peer_close = Some((code, reason.to_owned())),
-                Some(Event::Error(e)) => failed = Some(e),
-                Some(Event::Request) => request = true,
-            }
-            if let Some(e) = failed {
-                self.fail(e);
-            }
-            if request {
-                self.on_request();
-            }
-        }
-        if self.rpos == self.rend {
-            self.rpos = 0;
-            self.rend = 0;
-        }
-        let fed = self.rend == 0 || self.failure.is_some() || self.peer_close.is_some();
-        if self.read_eof && fed && !self.eof && self.failure.is_none() {
-            match self.conn.on_eof() {
-                Some(Event::Error(e)) => self.fail(e),
-                _ => self.eof = true,
-            }
-        }
-    }
-
-    /// Server: checks the request against the caller's limits and accepts
-    /// it with the preferred subprotocol, or refuses it.
-    fn on_request(&mut self) {
-        let Some(opts) = self.server.as_ref() else { return };
-        let Some(req) = self.conn.request() else { return };
-        let target = req.target.clone();
-        let host = req.headers.get("host").map(|h| String::from_utf8_lossy(h.trim_ascii()).into_owned());
-        let refusal = if target.len() > opts.max_resource_len {
-            Some(414)
-        } else if host.as_ref().is_some_and(|h| h.len() > opts.max_host_len) {
-            Some(400)
-        } else {
-            None
-        };
-        if let Some(status) = refusal {
-            let _ = self.conn.reject(status);
-            log!(Warn, "attach: refused a request with {status}: its resource or host is longer than the buffer");
-            self.fail(Error::BufferTooSmall);
-            return;
-        }
-        if let Err(e) = self.conn.accept_preferred(&[]) {
-            self.fail(e);
-            return;
-        }
-        self.resource = Some(target);
-        self.host = host;
-    }
-
-    fn read_input(&mut self) {
-        if self.rbuf.is_empty() {
-            self.rbuf = vec![0; READ_SIZE];
-        }
-        if self.rend == self.rbuf.len() {
-            if self.rpos == 0 {
-                return; // full of input the caller has not taken yet
-            }
-            self.rbuf.copy_within(self.rpos..self.rend, 0);
-            self.rend -= self.rpos;
-            self.rpos = 0;
-        }
-        match self.io.try_read(&mut self.rbuf[self.rend..]) {
-            Ok(0) => self.read_eof = true,
-            Ok(n) => self.rend += n,
-            Err(e) if would_block(&e) => {}
-            Err(e) if dropped_errno(&e) => self.read_eof = true,
-            Err(e) => self.fail(Error::ReadFailed(e.raw_os_error().unwrap_or(0))),
-        }
-    }
-
-    /// Records the first failure (and logs it: an attach call that fails
-    /// hands out no socket to ask).
-    fn fail(&mut self, e: Error) {
-        if self.failure.is_none() {
-            let role = if self.conn.role() == Role::Client { "client" } else { "server" };
-            match self.conn.state() {
-                State::Connecting | State::Requested => log!(Warn, "attach: {role} handshake failed: {e}"),
-                _ => log!(Info, "attach: {role} connection failed: {e}"),
-            }
-            self.failure = Some(e);
-        }
-    }
-
-    /// Writes what the transport takes without blocking.
-    fn try_flush(&mut self) {
-        if self.write_broken {
-            let n = self.conn.pending_output().len();
-            self.conn.consume(n);
-        }
-        while !self.conn.pending_output().is_empty() {
-            match self.io.try_write(self.conn.pending_output()) {
-                Ok(n) => self.conn.consume(n),
-                Err(e) if would_block(&e) => return,
-                Err(e) => {
-                    // Nothing more can be written: drop what is queued.
-                    let n = self.conn.pending_output().len();
-                    self.conn.consume(n);
-                    if dropped_errno(&e) {
-                        // Reading tells the rest (a close frame may have arrived first).
-                        self.write_broken = true;
-                    } else {
-                        self.fail(Error::WriteFailed(e.raw_os_error().unwrap_or(0)));
-                    }
-                    return;
-                }
-            }
-        }
     }
 }

@@ -1,5 +1,9 @@
-//! Transports: a file descriptor stream with absolute deadlines, and
-//! URI parsing and building.
+//! Transports, and what drivers need around them: the [`transport`] seam
+//! (one trait for every byte stream a connection runs over), the plain
+//! [`socket`] a connection owns, the host's descriptors with absolute
+//! deadlines ([`stream`]), and URI parsing and building ([`uri`]).
 
+pub mod socket;
 pub mod stream;
+pub mod transport;
 pub mod uri;

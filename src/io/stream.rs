@@ -1,4 +1,6 @@
-//! A file descriptor used as a byte stream, with absolute deadlines.
+//! A file descriptor used as a byte stream, with absolute deadlines: the
+//! transport of descriptors the host keeps (attach), one for a socket or
+//! two for a pipe pair.
 //!
 //! Time is milliseconds on `CLOCK_MONOTONIC` ([`now_ms`]). A [`Deadline`]
 //! is a point on that clock: [`Deadline::NEVER`] waits forever, a point
@@ -9,8 +11,11 @@
 //! `MSG_NOSIGNAL`, other descriptors (pipes) with `SIGPIPE` blocked on the
 //! calling thread for the duration of the write.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
+
+use crate::io::socket::send_vectored;
+use crate::io::transport::Transport;
 
 /// The current time in milliseconds on the monotonic clock.
 // `time_t` and `c_long` are 32 bits wide on some targets.
@@ -317,6 +322,42 @@ impl FdStream {
     pub fn release(self) -> RawFd {
         self.rfd
         // Drop restores the flags.
+    }
+}
+
+impl Transport for FdStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_read(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match bufs {
+            [one] => self.try_write(one),
+            _ if self.socket => loop {
+                match send_vectored(self.wfd, bufs) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    r => return r,
+                }
+            },
+            // A pipe: the first buffer with bytes (callers write the rest next).
+            _ => bufs.iter().find(|b| !b.is_empty()).map_or(Ok(0), |b| self.try_write(b)),
+        }
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        if !self.socket {
+            // A pipe ends when its descriptor is closed, which is the host's.
+            return Ok(());
+        }
+        // SAFETY: shutdown on a descriptor number; an invalid one gives EBADF.
+        if unsafe { libc::shutdown(self.wfd, libc::SHUT_WR) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    fn fds(&self) -> (RawFd, RawFd) {
+        (self.rfd, self.wfd)
     }
 }
 

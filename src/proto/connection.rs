@@ -55,6 +55,11 @@ impl Connection {
         &self.tx
     }
 
+    /// Both halves, for drivers that feed the session themselves.
+    pub fn parts_mut(&mut self) -> (&mut Session, &mut Sender) {
+        (&mut self.session, &mut self.tx)
+    }
+
     /// Splits the connection into its halves.
     pub fn into_parts(self) -> (Session, Sender) {
         (self.session, self.tx)
