@@ -15,7 +15,7 @@
 
 mod backoff;
 mod connect;
-mod engine;
+mod runner;
 
 pub use backoff::Reconnect;
 
@@ -34,7 +34,7 @@ use crate::proto::close::encode_close_payload;
 use crate::proto::frame::MAX_CONTROL_PAYLOAD;
 use crate::proto::handshake::client::ClientOptions;
 use crate::proto::{Config, Role, Sender};
-use engine::Engine;
+use runner::Runner;
 
 /// What a host does with a client's events. Every method runs on the
 /// thread servicing the client and may call [`Client::send`],
@@ -142,7 +142,7 @@ pub(crate) struct Tx {
 }
 
 pub(crate) struct Inner {
-    engine: Mutex<Engine>,
+    runner: Mutex<Runner>,
     tx: Mutex<Tx>,
     waker: Arc<Waker>,
     poll_fd: RawFd,
@@ -154,7 +154,7 @@ pub(crate) struct Inner {
     stop: AtomicBool,
     /// A service thread runs the client.
     standalone: AtomicBool,
-    /// `connect` was called: checked before the engine lock, which a
+    /// `connect` was called: checked before the runner lock, which a
     /// service thread holds while it waits for events.
     started: AtomicBool,
     thread: Mutex<ServiceThread>,
@@ -218,11 +218,11 @@ impl Client {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(Error::from)?);
         let poll_fd = poll.as_raw_fd();
         let high_water = usize::try_from(options.config.limits.send_queue_bytes).unwrap_or(usize::MAX);
-        let target = engine::Target { host: parsed.host.to_owned(), port: parsed.port, handshake };
-        let engine = Engine::new(poll, waker.clone(), target, options, handler);
+        let target = runner::Target { host: parsed.host.to_owned(), port: parsed.port, handshake };
+        let runner = Runner::new(poll, waker.clone(), target, options, handler);
         Ok(Client {
             inner: Arc::new(Inner {
-                engine: Mutex::new(engine),
+                runner: Mutex::new(runner),
                 tx: Mutex::new(Tx { sender: Sender::new(Role::Client), closed_by_host: false }),
                 waker,
                 poll_fd,
@@ -247,10 +247,10 @@ impl Client {
     /// [`service`](Client::service) until it returns `false`.
     pub fn connect(&self) -> Result<()> {
         self.claim_start()?;
-        lock(&self.inner.engine).begin(self)
+        lock(&self.inner.runner).begin(self)
     }
 
-    /// Marks the client started, once: checked before the engine lock,
+    /// Marks the client started, once: checked before the runner lock,
     /// which a service thread holds while it waits for events.
     fn claim_start(&self) -> Result<()> {
         if self.on_service_thread() {
@@ -270,7 +270,7 @@ impl Client {
         // Standalone before the first attempt exists: no service() call
         // from another thread slips in between.
         self.inner.standalone.store(true, Ordering::Release);
-        lock(&self.inner.engine).begin(self)?;
+        lock(&self.inner.runner).begin(self)?;
         let client = self.clone();
         // Held while spawning, so that join() finds the thread.
         let mut slot = lock(&self.inner.thread);
@@ -327,12 +327,12 @@ impl Client {
         if self.on_service_thread() {
             return Err(Error::State(c"not from a handler"));
         }
-        let mut engine = lock(&self.inner.engine);
-        if engine.is_idle() {
+        let mut runner = lock(&self.inner.runner);
+        if runner.is_idle() {
             return Err(Error::State(c"the client was not started: call connect() first"));
         }
         let prev = SERVICING.with(|s| s.replace(Arc::as_ptr(&self.inner)));
-        let running = engine.service(self, timeout_ms);
+        let running = runner.service(self, timeout_ms);
         SERVICING.with(|s| s.set(prev));
         Ok(running)
     }
@@ -420,7 +420,7 @@ impl Client {
         }
     }
 
-    // ----- for the engine -----
+    // ----- for the runner -----
 
     pub(crate) fn tx(&self) -> MutexGuard<'_, Tx> {
         lock(&self.inner.tx)

@@ -90,6 +90,23 @@ pub(crate) trait Sink {
     fn failed(&mut self, error: Error);
 }
 
+/// A sink for the end of the stream and the clock: it keeps the failure,
+/// if one came.
+#[derive(Debug, Default)]
+pub(crate) struct Failure(pub(crate) Option<Error>);
+
+impl Sink for Failure {
+    fn message(&mut self, _text: bool, _data: &[u8]) -> Flow {
+        Flow::Go
+    }
+
+    fn closed(&mut self, _code: u16, _reason: &str) {}
+
+    fn failed(&mut self, error: Error) {
+        self.0 = Some(error);
+    }
+}
+
 /// Feeds `buf[range]` to the session and hands each event to `sink`,
 /// until the bytes are used up, the sink stops, or the connection ends.
 /// Returns where feeding stopped: bytes from there on were not fed.

@@ -1,29 +1,34 @@
 //! The client's service loop: resolve, connect, handshake, exchange,
 //! close, and wait to reconnect, one step per call to `service`.
 //!
-//! Only the thread servicing the client touches the engine. The sending
+//! Only the thread servicing the client touches the runner. The sending
 //! half of the current connection lives in the client's `Tx`, behind a
-//! lock other threads take to send; the engine takes it to read (the
+//! lock other threads take to send; the runner takes it to read (the
 //! protocol answers pings and close frames through it) and to write, and
 //! never holds it while a handler runs.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mio::net::TcpStream;
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::client::backoff::Backoff;
 use crate::client::connect::{Slot, connect_error, resolve};
 use crate::client::{Client, ClientState, Handler, Options, lock};
+use crate::engine::{self, Failure, Flow, Sink, TxAccess};
 use crate::error::Error;
+use crate::io::socket::Socket;
 use crate::io::stream::now_ms;
+use crate::io::transport::{self, Input, Transport, dropped};
 use crate::log::log;
 use crate::proto::close::ABNORMAL;
 use crate::proto::handshake::client::ClientOptions;
-use crate::proto::{Config, Event, Role, Sender, Session, State};
+use crate::proto::{Config, Role, Sender, Session, State};
 
 const STREAM: Token = Token(0);
 
@@ -65,7 +70,7 @@ enum Phase {
 }
 
 struct Connected {
-    stream: TcpStream,
+    stream: Socket,
     session: Session,
     /// The handler heard `established`.
     established: bool,
@@ -83,7 +88,7 @@ enum End {
     Failed(Error),
 }
 
-pub(crate) struct Engine {
+pub(crate) struct Runner {
     poll: Poll,
     events: Events,
     waker: Arc<Waker>,
@@ -104,15 +109,15 @@ fn passed(deadline: Option<i64>, now: i64) -> bool {
     deadline.is_some_and(|d| now >= d)
 }
 
-impl Engine {
+impl Runner {
     pub(crate) fn new(
         poll: Poll,
         waker: Arc<Waker>,
         target: Target,
         options: Options,
         handler: Box<dyn Handler>,
-    ) -> Engine {
-        Engine {
+    ) -> Runner {
+        Runner {
             poll,
             events: Events::with_capacity(8),
             waker,
@@ -328,18 +333,19 @@ impl Engine {
         }
     }
 
-    /// The TCP connection is up: starts the opening handshake.
+    /// The TCP connection is up: starts the opening handshake on it.
     fn connected(&mut self, client: &Client, stream: TcpStream, now: i64) {
-        let _ = stream.set_nodelay(true);
+        let fd = OwnedFd::from(stream);
         let mut sender = Sender::new(Role::Client);
-        let session = match Session::client(self.config.clone(), &self.target.handshake, &mut sender) {
-            Ok(s) => s,
+        let session = Session::client(self.config.clone(), &self.target.handshake, &mut sender);
+        let (session, stream) = match session.and_then(|s| Ok((s, Socket::adopt(fd.try_clone()?)?))) {
+            Ok(x) => x,
             Err(e) => {
-                let mut stream = stream;
-                let _ = self.poll.registry().deregister(&mut stream);
+                let _ = self.poll.registry().deregister(&mut SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&fd)));
                 return self.attempt_failed(client, e);
             }
         };
+        drop(fd);
         client.tx().sender = sender;
         let mut c = Box::new(Connected { stream, session, established: false, peer_close: None, readable: true });
         {
@@ -375,7 +381,7 @@ impl Engine {
 
     fn finish(&mut self, client: &Client) {
         if let Phase::Connected(c) = &mut self.phase {
-            let _ = self.poll.registry().deregister(&mut c.stream);
+            let _ = self.poll.registry().deregister(&mut SourceFd(&c.stream.fd()));
         }
         if let Phase::Connecting { stream, .. } = &mut self.phase {
             let _ = self.poll.registry().deregister(stream);
@@ -395,13 +401,10 @@ impl Engine {
                 return Some(end);
             }
         }
-        let timed = {
-            let mut tx = client.tx();
-            c.session.on_time(now.max(0) as u64, &mut tx.sender)
-        };
-        if let Some(Event::Error(e)) = timed {
+        let mut timed = Failure::default();
+        if engine::tick(&mut c.session, client, now.max(0) as u64, &mut timed) {
             let _ = flush(c, client);
-            return Some(End::Failed(e));
+            return timed.0.map(End::Failed);
         }
         if let Err(end) = flush(c, client) {
             return Some(end);
@@ -422,16 +425,14 @@ impl Engine {
             self.rbuf = vec![0; READ_SIZE];
         }
         for _ in 0..READS_PER_CALL {
-            let n = match c.stream.read(&mut self.rbuf) {
-                Ok(0) => return Some(self.eof(client, c)),
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    c.readable = false;
+            let n = match transport::read_input(&mut c.stream, &mut self.rbuf) {
+                Input::Data(n) => n,
+                Input::Blocked => {
+                    c.readable = c.stream.buffered();
                     return None;
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if dropped(&e) => return Some(self.eof(client, c)),
-                Err(e) => return Some(End::Failed(Error::ReadFailed(e.raw_os_error().unwrap_or(0)))),
+                Input::End => return Some(eof(client, c)),
+                Input::Failed(e) => return Some(End::Failed(Error::ReadFailed(e.raw_os_error().unwrap_or(0)))),
             };
             if let Some(end) = self.feed(client, c, n) {
                 return Some(end);
@@ -446,60 +447,21 @@ impl Engine {
         None
     }
 
-    /// Feeds `rbuf[..n]` and dispatches every event.
+    /// Feeds `rbuf[..n]` and hands every event to the handler.
     fn feed(&mut self, client: &Client, c: &mut Connected, n: usize) -> Option<End> {
-        let Engine { rbuf, handler, backoff, target, .. } = self;
-        let mut pos = 0;
-        while pos < n {
-            let progress = {
-                let mut tx = client.tx();
-                c.session.feed(&mut rbuf[pos..n], &mut tx.sender)
-            };
-            pos += progress.consumed;
-            let Some(event) = progress.event else {
-                if progress.consumed == 0 {
-                    break;
-                }
-                continue;
-            };
-            match event {
-                Event::Open => {
-                    c.established = true;
-                    client.set_subprotocol(c.session.subprotocol());
-                    client.set_state(ClientState::Open);
-                    if let Some(b) = backoff.as_mut() {
-                        b.reset();
-                    }
-                    log!(Info, "client: connected to {}{}", target.handshake.host, target.handshake.resource);
-                    handler.established(client);
-                }
-                Event::Message { text, data } => handler.receive(client, data, text, true, true),
-                Event::Fragment { text, data, first, last } => handler.receive(client, data, text, first, last),
-                Event::Close { code, reason } => c.peer_close = Some((code, reason.to_owned())),
-                Event::Error(e) => {
-                    let _ = flush(c, client);
-                    return Some(End::Failed(e));
-                }
-                Event::Ping(_) | Event::Pong(_) | Event::Request => {}
-            }
-            if client.stopped() {
-                return None;
-            }
-        }
-        None
-    }
-
-    fn eof(&mut self, client: &Client, c: &mut Connected) -> End {
-        let mut tx = client.tx();
-        match c.session.on_eof(&mut tx.sender) {
-            Some(Event::Error(e)) => End::Failed(e),
-            _ => End::Clean,
-        }
+        let Runner { rbuf, handler, backoff, target, .. } = self;
+        let Connected { session, established, peer_close, .. } = c;
+        let mut sink =
+            ClientSink { client, handler: &mut **handler, backoff, target, established, peer_close, failed: None };
+        engine::deliver(session, client, rbuf, 0..n, &mut sink);
+        let failed = sink.failed?;
+        let _ = flush(c, client);
+        Some(End::Failed(failed))
     }
 
     /// Reports the end of a connection and decides what comes next.
     fn ended(&mut self, client: &Client, c: &mut Connected, end: End) {
-        let _ = self.poll.registry().deregister(&mut c.stream);
+        let _ = self.poll.registry().deregister(&mut SourceFd(&c.stream.fd()));
         client.tx().sender = Sender::new(Role::Client);
         client.set_subprotocol(None);
         self.rbuf = Vec::new();
@@ -528,29 +490,92 @@ impl Engine {
     }
 }
 
-/// A reset or broken pipe: the peer dropped the connection.
-fn dropped(e: &io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted)
+/// What a connection's events mean to the client: its handler hears
+/// them, on the thread servicing the client.
+struct ClientSink<'a> {
+    client: &'a Client,
+    handler: &'a mut dyn Handler,
+    backoff: &'a mut Option<Backoff>,
+    target: &'a Target,
+    established: &'a mut bool,
+    peer_close: &'a mut Option<(u16, String)>,
+    failed: Option<Error>,
+}
+
+impl ClientSink<'_> {
+    /// Whether to go on: not once the host stopped the client.
+    fn flow(&self) -> Flow {
+        if self.client.stopped() { Flow::Stop } else { Flow::Go }
+    }
+}
+
+impl Sink for ClientSink<'_> {
+    fn open(&mut self, session: &Session) -> Flow {
+        *self.established = true;
+        self.client.set_subprotocol(session.subprotocol());
+        self.client.set_state(ClientState::Open);
+        if let Some(b) = self.backoff.as_mut() {
+            b.reset();
+        }
+        let hs = &self.target.handshake;
+        log!(Info, "client: connected to {}{}", hs.host, hs.resource);
+        self.handler.established(self.client);
+        self.flow()
+    }
+
+    fn message(&mut self, text: bool, data: &[u8]) -> Flow {
+        self.handler.receive(self.client, data, text, true, true);
+        self.flow()
+    }
+
+    fn fragment(&mut self, text: bool, data: &[u8], first: bool, last: bool) -> Flow {
+        self.handler.receive(self.client, data, text, first, last);
+        self.flow()
+    }
+
+    fn ping(&mut self, _data: &[u8]) -> Flow {
+        self.flow()
+    }
+
+    fn pong(&mut self, _data: &[u8]) -> Flow {
+        self.flow()
+    }
+
+    fn closed(&mut self, code: u16, reason: &str) {
+        *self.peer_close = Some((code, reason.to_owned()));
+    }
+
+    fn failed(&mut self, error: Error) {
+        self.failed = Some(error);
+    }
+}
+
+/// The client's sender, under its lock.
+impl TxAccess for &Client {
+    fn with_tx<R>(&mut self, f: impl FnOnce(&mut Sender) -> R) -> R {
+        f(&mut self.tx().sender)
+    }
+}
+
+/// The stream ended: cleanly after the closing handshake, or a failure.
+fn eof(client: &Client, c: &mut Connected) -> End {
+    let mut failure = Failure::default();
+    engine::end_of_input(&mut c.session, client, &mut failure);
+    failure.0.map_or(End::Clean, End::Failed)
 }
 
 /// Writes what the socket takes of the connection's output.
 fn flush(c: &mut Connected, client: &Client) -> Result<(), End> {
-    let mut tx = client.tx();
-    while !tx.sender.pending_output().is_empty() {
-        match c.stream.write(tx.sender.pending_output()) {
-            Ok(n) => tx.sender.consume(n),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if dropped(&e) => {
-                let n = tx.sender.pending_output().len();
-                tx.sender.consume(n);
-                return match c.session.on_eof(&mut tx.sender) {
-                    Some(Event::Error(e)) => Err(End::Failed(e)),
-                    _ => Err(End::Clean),
-                };
-            }
-            Err(e) => return Err(End::Failed(Error::WriteFailed(e.raw_os_error().unwrap_or(0)))),
+    let written = engine::send_pending(&mut c.stream, &mut client.tx().sender);
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if dropped(&e) => {
+            let mut tx = client.tx();
+            let n = tx.sender.pending_output().len();
+            tx.sender.consume(n);
+            drop(tx);
+            Err(eof(client, c))
         }
+        Err(e) => Err(End::Failed(Error::WriteFailed(e.raw_os_error().unwrap_or(0)))),
     }
-    Ok(())
 }
