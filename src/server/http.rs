@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::error::{Error, RequestError, Result};
+use crate::proto::handshake::negotiate::{Agreement, agree};
 use crate::proto::handshake::server::{self, Request};
 use crate::proto::{Config, handshake};
+use crate::server::listener::Peer;
 use crate::server::shared::{Shared, queue_limit};
-use crate::server::stream::Peer;
 use crate::server::wss::{Link, Wss};
 
 /// What a route does with a request. Runs on the loop thread.
@@ -88,8 +89,9 @@ pub(crate) enum Outcome {
     None,
     /// A complete HTTP response.
     Respond(Vec<u8>),
-    /// A WebSocket (its 101 response queued already).
-    Upgrade(Arc<Wss>),
+    /// A WebSocket (its 101 response queued already) and what its
+    /// handshake agreed.
+    Upgrade(Arc<Wss>, Agreement),
     /// A refused upgrade: the HTTP error to answer.
     Refuse(RequestError),
 }
@@ -101,18 +103,6 @@ pub struct HttpRequest<'a> {
     route: &'a Route,
     shared: &'a Arc<Shared>,
     pub(crate) outcome: Outcome,
-}
-
-/// Checks a request as a WebSocket upgrade and builds the 101 response with
-/// the subprotocol chosen from `supported`.
-pub(crate) fn accept_upgrade(
-    request: &Request,
-    supported: &[String],
-) -> std::result::Result<(Vec<u8>, Option<String>), RequestError> {
-    let agreement = crate::proto::handshake::negotiate::agree(request, supported)?;
-    let mut response = Vec::with_capacity(160);
-    agreement.write_response(&mut response, &[]);
-    Ok((response, agreement.protocol().map(str::to_owned)))
 }
 
 impl<'a> HttpRequest<'a> {
@@ -202,8 +192,10 @@ impl<'a> HttpRequest<'a> {
         if wss.is_attached() {
             return Err(Error::State(c"the connection object is in use"));
         }
-        match accept_upgrade(self.request, &self.route.protocols) {
-            Ok((response, protocol)) => {
+        match agree(self.request, &self.route.protocols) {
+            Ok(agreement) => {
+                let mut response = Vec::with_capacity(160);
+                agreement.write_response(&mut response, &[]);
                 // What the host may ask about the connection is known from
                 // here on, in this callback already.
                 let link = Link::new(
@@ -211,12 +203,12 @@ impl<'a> HttpRequest<'a> {
                     self.peer.map(Peer::new),
                     queue_limit(&self.route.config.limits),
                     self.route.resource(self.request.resource().unwrap_or(&self.request.target)),
-                    self.route.protocol(protocol.as_deref()),
+                    self.route.protocol(agreement.protocol()),
                 );
                 if !wss.begin_upgrade(&response, link) {
                     return Err(Error::State(c"the connection object is in use"));
                 }
-                self.outcome = Outcome::Upgrade(wss.clone());
+                self.outcome = Outcome::Upgrade(wss.clone(), agreement);
                 Ok(())
             }
             Err(e) => {

@@ -7,19 +7,19 @@
 //! raw upgrade request ([`Server::upgrade_fd`]) or after the handshake
 //! ([`Server::connect`]).
 
+mod adopt;
 mod event_loop;
 mod http;
+mod listener;
 mod options;
 mod shared;
 mod slab;
-mod stream;
 mod wss;
 
 pub use http::{HttpRequest, Service};
 pub use options::ServerOptions;
 pub use wss::{CloseStatus, Handler, Wait, Wss};
 
-use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,13 +28,16 @@ use std::thread::JoinHandle;
 use mio::{Poll, Token, Waker};
 
 use crate::error::{Error, RequestError, Result};
+use crate::io::socket::Socket;
 use crate::log::log;
-use crate::proto::handshake::server::{Request, write_refusal};
+use crate::proto::handshake::negotiate::agree;
+use crate::proto::handshake::server::{RequestProgress, RequestReader, write_refusal};
 use crate::proto::{Config, Limits, handshake};
+use adopt::Adopt;
 use event_loop::Loop;
-use http::{Route, accept_upgrade};
-use shared::{Adopt, Inbox, Shared, lock, queue_limit};
-use stream::{Listener, Peer, Stream};
+use http::Route;
+use listener::{Listener, Peer};
+use shared::{Inbox, Shared, lock, queue_limit};
 use wss::Link;
 
 /// A WebSocket and HTTP server.
@@ -189,7 +192,7 @@ impl Server {
     }
 
     /// Where a connection handed over by the host will live.
-    fn link(&self, stream: &Stream, resource: &str, protocol: Option<&str>) -> Link {
+    fn link(&self, stream: &Socket, resource: &str, protocol: Option<&str>) -> Link {
         Link::new(
             self.shared.clone(),
             stream.peer().map(Peer::new),
@@ -208,11 +211,11 @@ impl Server {
     /// takes `fd` (a connected stream socket) and the bytes the host
     /// already read after the handshake. From any thread.
     pub fn connect(&self, wss: &Arc<Wss>, fd: OwnedFd, leftover: &[u8], resource: &str) -> Result<()> {
-        let stream = Stream::adopt(fd).map_err(Error::from)?;
+        let stream = Socket::adopt(fd).map_err(Error::from)?;
         if !wss.begin_upgrade(&[], self.link(&stream, resource, None)) {
             return Err(Error::State(c"the connection object is in use"));
         }
-        self.adopt(Adopt { stream, wss: wss.clone(), leftover: leftover.to_vec() });
+        self.adopt(Adopt { stream, wss: wss.clone(), agreement: None, leftover: leftover.to_vec() });
         Ok(())
     }
 
@@ -226,32 +229,31 @@ impl Server {
         if wss.is_attached() {
             return Err(Error::State(c"the connection object is in use"));
         }
-        let stream = Stream::adopt(fd).map_err(Error::from)?;
-        let mut head = handshake::HeadReader::new(self.shared.options.limits.max_handshake_bytes as usize);
-        let max_headers = self.shared.options.limits.max_handshake_headers as usize;
-        let parsed = match head.push(request) {
-            handshake::HeadProgress::Complete(n) => Request::parse(head.head(), max_headers).map(|r| (r, n)),
-            handshake::HeadProgress::TooLarge => Err(RequestError::HeadersTooLarge),
-            handshake::HeadProgress::Partial(_) => Err(RequestError::Malformed),
+        let stream = Socket::adopt(fd).map_err(Error::from)?;
+        let limits = &self.shared.options.limits;
+        let mut reader = RequestReader::new(limits.max_handshake_bytes as usize, limits.max_handshake_headers as usize);
+        let agreed = match reader.push(request) {
+            RequestProgress::Complete(req, n) => agree(&req, protocols).map(|a| (req, n, a)),
+            RequestProgress::Refused(e) => Err(e),
+            RequestProgress::Partial(_) => Err(RequestError::Malformed),
         };
-        let result = parsed.and_then(|(req, n)| accept_upgrade(&req, protocols).map(|(resp, p)| (req, n, resp, p)));
-        match result {
-            Ok((req, n, response, protocol)) => {
-                let link = self.link(&stream, req.resource().unwrap_or(&req.target), protocol.as_deref());
+        match agreed {
+            Ok((req, n, agreement)) => {
+                let mut response = Vec::with_capacity(160);
+                agreement.write_response(&mut response, &[]);
+                let link = self.link(&stream, req.resource().unwrap_or(&req.target), agreement.protocol());
                 if !wss.begin_upgrade(&response, link) {
                     return Err(Error::State(c"the connection object is in use"));
                 }
-                self.adopt(Adopt { stream, wss: wss.clone(), leftover: request[n..].to_vec() });
+                let leftover = request[n..].to_vec();
+                self.adopt(Adopt { stream, wss: wss.clone(), agreement: Some(agreement), leftover });
                 Ok(())
             }
             Err(e) => {
                 let mut out = Vec::new();
                 write_refusal(&mut out, e);
                 // A short answer on a fresh socket; best effort.
-                let _ = stream.0.set_nonblocking(false);
-                let _ = stream.0.set_write_timeout(Some(std::time::Duration::from_secs(1)));
-                let _ = (&stream.0).write_all(&out);
-                let _ = stream.0.shutdown(std::net::Shutdown::Write);
+                let _ = stream.write_last(&out, std::time::Duration::from_secs(1));
                 Err(Error::Request(e))
             }
         }

@@ -3,28 +3,16 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::proto::Limits;
+use crate::server::adopt::Adopt;
 use crate::server::options::ServerOptions;
 use crate::server::slab::Key;
-use crate::server::stream::Stream;
-use crate::server::wss::Wss;
 
 thread_local! {
     /// The server whose loop runs on this thread, if any.
     static LOOP: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
-    /// The connection whose callback runs on this thread, if any.
-    static SERVING: Cell<*const Wss> = const { Cell::new(std::ptr::null()) };
-}
-
-/// A socket handed to the loop by another thread.
-pub(crate) struct Adopt {
-    pub(crate) stream: Stream,
-    /// Claimed with `begin_upgrade`, which queued the 101 response if any.
-    pub(crate) wss: Arc<Wss>,
-    /// Bytes already read after the handshake.
-    pub(crate) leftover: Vec<u8>,
 }
 
 /// The send queue's high-water mark of connections with `limits`.
@@ -96,17 +84,4 @@ impl Shared {
         self.stop.store(true, Ordering::Release);
         self.wake();
     }
-}
-
-/// Whether the calling thread is inside a callback of `wss`.
-pub(crate) fn serving(wss: &Wss) -> bool {
-    SERVING.with(|s| std::ptr::eq(s.get(), wss))
-}
-
-/// Runs `f` with `wss` marked as the connection being served.
-pub(crate) fn serve<R>(wss: &Wss, f: impl FnOnce() -> R) -> R {
-    let prev = SERVING.with(|s| s.replace(wss));
-    let r = f();
-    SERVING.with(|s| s.set(prev));
-    r
 }

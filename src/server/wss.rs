@@ -5,6 +5,7 @@
 //! any thread take the connection's sender lock, encode the frame into its
 //! queue and ask the loop to flush; callbacks run on the loop thread.
 
+use std::cell::Cell;
 use std::ffi::{CStr, CString};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
@@ -13,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::proto::{Opcode, Sender};
-use crate::server::shared::{self, Shared, lock};
+use crate::server::listener::Peer;
+use crate::server::shared::{Shared, lock};
 use crate::server::slab::Key;
-use crate::server::stream::Peer;
 
 /// Why a connection ended, as its close callback learns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,11 @@ pub enum Wait {
     /// Fail with [`Error::WouldBlock`] when the queue is over its
     /// high-water mark, in the connection's own callbacks too.
     NoBlock,
+}
+
+thread_local! {
+    /// The connection whose callback runs on this thread, if any.
+    static SERVING: Cell<*const Wss> = const { Cell::new(std::ptr::null()) };
 }
 
 const DETACHED: u8 = 0;
@@ -314,7 +320,7 @@ impl Wss {
         // the loop stops reading from a connection whose queue is full,
         // which bounds it; anything else, a non-blocking write included,
         // waits for room or fails.
-        let serving = shared::serving(self);
+        let serving = serving(self);
         let exempt = control || (serving && wait == Wait::Block);
         let mut deadline = None;
         loop {
@@ -363,4 +369,17 @@ impl Wss {
             link.server.post(|inbox| inbox.dirty.push(key));
         }
     }
+}
+
+/// Whether the calling thread is inside a callback of `wss`.
+pub(crate) fn serving(wss: &Wss) -> bool {
+    SERVING.with(|s| std::ptr::eq(s.get(), wss))
+}
+
+/// Runs `f` with `wss` marked as the connection being served.
+pub(crate) fn serve<R>(wss: &Wss, f: impl FnOnce() -> R) -> R {
+    let prev = SERVING.with(|s| s.replace(wss));
+    let r = f();
+    SERVING.with(|s| s.set(prev));
+    r
 }

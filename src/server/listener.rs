@@ -1,49 +1,13 @@
-//! Sockets of the server: listening on TCP and Unix addresses, accepting,
-//! and the connected stream every connection uses.
+//! Listening sockets of the server (TCP and Unix addresses), accepting,
+//! and the compact form of a peer's address a connection keeps.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use mio::net::{TcpListener, UnixListener};
 
-/// A connected stream socket (TCP or Unix). Kept as a `TcpStream`, whose
-/// read, writev and shutdown are the plain socket calls for either kind.
-#[derive(Debug)]
-pub(crate) struct Stream(pub(crate) TcpStream);
-
-impl Stream {
-    /// Takes over a connected socket: makes it non-blocking and, for TCP,
-    /// turns off Nagle's algorithm (frames are written whole).
-    pub(crate) fn adopt(fd: OwnedFd) -> io::Result<Stream> {
-        let s = TcpStream::from(fd);
-        s.set_nonblocking(true)?;
-        let _ = s.set_nodelay(true); // fails harmlessly on Unix sockets
-        Ok(Stream(s))
-    }
-
-    pub(crate) fn fd(&self) -> RawFd {
-        self.0.as_raw_fd()
-    }
-
-    /// The peer's address, for TCP sockets.
-    pub(crate) fn peer(&self) -> Option<SocketAddr> {
-        self.0.peer_addr().ok().map(canonical)
-    }
-}
-
-/// An IPv4 client of a dual-stack (`[::]`) listener arrives as an
-/// IPv4-mapped IPv6 address (`::ffff:192.0.2.1`); it is reported as the
-/// IPv4 address it is.
-fn canonical(addr: SocketAddr) -> SocketAddr {
-    match addr {
-        SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
-            Some(v4) => SocketAddr::from((v4, a.port())),
-            None => addr,
-        },
-        v4 => v4,
-    }
-}
+use crate::io::socket::{Socket, canonical};
 
 /// A peer's address in 20 bytes (a `SocketAddr` takes 32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,15 +80,15 @@ impl Listener {
     }
 
     /// Accepts one connection, if one is waiting.
-    pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+    pub(crate) fn accept(&self) -> io::Result<(Socket, Option<SocketAddr>)> {
         match self {
             Listener::Tcp(l) => {
                 let (s, peer) = l.accept()?;
-                Ok((Stream::adopt(OwnedFd::from(s))?, Some(canonical(peer))))
+                Ok((Socket::adopt(OwnedFd::from(s))?, Some(canonical(peer))))
             }
             Listener::Unix(l, _) => {
                 let (s, _) = l.accept()?;
-                Ok((Stream::adopt(OwnedFd::from(s))?, None))
+                Ok((Socket::adopt(OwnedFd::from(s))?, None))
             }
         }
     }
@@ -148,14 +112,6 @@ mod tests {
             let addr: SocketAddr = a.parse().unwrap();
             assert_eq!(Peer::new(addr).addr(), addr);
         }
-    }
-
-    #[test]
-    fn ipv4_mapped_peers_are_reported_as_ipv4() {
-        let mapped: SocketAddr = "[::ffff:192.0.2.1]:5000".parse().unwrap();
-        assert_eq!(canonical(mapped), "192.0.2.1:5000".parse().unwrap());
-        let v6: SocketAddr = "[2001:db8::1]:443".parse().unwrap();
-        assert_eq!(canonical(v6), v6);
     }
 
     #[test]
