@@ -1,8 +1,9 @@
 //! Transports, and what drivers need around them: the [`transport`] seam
 //! (one trait for every byte stream a connection runs over), the plain
-//! [`socket`] a connection owns, the host's descriptors with absolute
-//! deadlines ([`stream`]), and URI parsing and building ([`uri`]).
+//! [`socket`] a connection owns, the host's descriptors ([`stream`]),
+//! [`deadline`]s and waiting, and URI parsing and building ([`uri`]).
 
+pub mod deadline;
 pub mod socket;
 pub mod stream;
 pub mod transport;

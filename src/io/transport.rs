@@ -23,7 +23,7 @@
 use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
 
-use crate::io::stream::{Deadline, wait_fds};
+use crate::io::deadline::{Deadline, wait_fds};
 
 /// Directions to wait for: what a driver wants to do, or what a transport
 /// needs to become ready for.

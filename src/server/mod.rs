@@ -33,7 +33,7 @@ use crate::log::log;
 use crate::proto::handshake::negotiate::agree;
 use crate::proto::handshake::server::{RequestProgress, RequestReader, write_refusal};
 use crate::proto::{Config, Limits, handshake};
-use adopt::Adopt;
+use adopt::{Adopt, Handovers};
 use event_loop::Loop;
 use http::Route;
 use listener::{Listener, Peer};
@@ -43,6 +43,7 @@ use wss::Link;
 /// A WebSocket and HTTP server.
 pub struct Server {
     shared: Arc<Shared>,
+    handovers: Arc<Handovers>,
     /// The loop before it runs (listeners and routes are added to it).
     idle: Mutex<Option<Loop>>,
     thread: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
@@ -72,8 +73,9 @@ impl Server {
             keepalive_interval_ms: options.keepalive_interval_ms,
             keepalive_timeout_ms: options.keepalive_timeout_ms,
         });
-        let lp = Loop::new(shared.clone(), poll, config);
-        Ok(Server { shared, idle: Mutex::new(Some(lp)), thread: Mutex::new(None) })
+        let handovers = Arc::new(Handovers::default());
+        let lp = Loop::new(shared.clone(), handovers.clone(), poll, config);
+        Ok(Server { shared, handovers, idle: Mutex::new(Some(lp)), thread: Mutex::new(None) })
     }
 
     fn with_idle<R>(&self, f: impl FnOnce(&mut Loop) -> Result<R>) -> Result<R> {
@@ -204,7 +206,10 @@ impl Server {
 
     /// Hands a connection to the loop.
     fn adopt(&self, adopt: Adopt) {
-        self.shared.post(|inbox| inbox.adopt.push(adopt));
+        self.handovers.push(adopt);
+        if !self.shared.on_loop_thread() {
+            self.shared.wake();
+        }
     }
 
     /// Runs a connection whose WebSocket handshake the host completed:

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::proto::Limits;
-use crate::server::adopt::Adopt;
 use crate::server::options::ServerOptions;
 use crate::server::slab::Key;
 
@@ -25,13 +24,11 @@ pub(crate) fn queue_limit(limits: &Limits) -> usize {
 pub(crate) struct Inbox {
     /// Connections with output queued by other threads, or closed or freed.
     pub(crate) dirty: Vec<Key>,
-    /// Sockets to take over.
-    pub(crate) adopt: Vec<Adopt>,
 }
 
 impl Inbox {
     pub(crate) fn is_empty(&self) -> bool {
-        self.dirty.is_empty() && self.adopt.is_empty()
+        self.dirty.is_empty()
     }
 }
 

@@ -29,6 +29,7 @@ use crate::io::socket::Socket;
 use crate::log::log;
 use crate::proto::handshake::server::{RequestReader, write_refusal};
 use crate::proto::{Config, Session};
+use crate::server::adopt::Handovers;
 use crate::server::http::Routes;
 use crate::server::listener::Listener;
 use crate::server::shared::{Shared, lock};
@@ -95,6 +96,7 @@ enum Conn {
 /// The loop's state; owned by the thread that runs it.
 pub(crate) struct Loop {
     shared: Arc<Shared>,
+    handovers: Arc<Handovers>,
     poll: Poll,
     pub(crate) listeners: Vec<Listener>,
     pub(crate) routes: Routes,
@@ -120,10 +122,11 @@ pub(crate) struct Loop {
 }
 
 impl Loop {
-    pub(crate) fn new(shared: Arc<Shared>, poll: Poll, config: Arc<Config>) -> Loop {
+    pub(crate) fn new(shared: Arc<Shared>, handovers: Arc<Handovers>, poll: Poll, config: Arc<Config>) -> Loop {
         let read = shared.options.read_buffer_size.max(1024) as usize;
         Loop {
             shared,
+            handovers,
             poll,
             listeners: Vec::new(),
             routes: Routes::default(),
@@ -216,7 +219,7 @@ impl Loop {
     fn next_timeout(&self) -> Option<Duration> {
         // Work a callback posted after the inbox was emptied this round
         // (the loop does not wake itself) is done without waiting.
-        if !self.retry.is_empty() || !lock(&self.shared.inbox).is_empty() {
+        if !self.retry.is_empty() || !lock(&self.shared.inbox).is_empty() || !self.handovers.is_empty() {
             return Some(Duration::ZERO);
         }
         let Reverse((at, _)) = self.timers.peek()?;
@@ -329,11 +332,8 @@ impl Loop {
     }
 
     fn drain_inbox(&mut self) {
-        let (dirty, adopt) = {
-            let mut inbox = lock(&self.shared.inbox);
-            (std::mem::take(&mut inbox.dirty), std::mem::take(&mut inbox.adopt))
-        };
-        for a in adopt {
+        let dirty = std::mem::take(&mut lock(&self.shared.inbox).dirty);
+        for a in self.handovers.take() {
             let config = self.config.clone();
             self.add_ws(a, config);
         }
@@ -348,8 +348,7 @@ impl Loop {
 
     /// Closes every connection (server shutting down).
     fn shutdown(&mut self) {
-        let adopt = std::mem::take(&mut lock(&self.shared.inbox).adopt);
-        for a in adopt {
+        for a in self.handovers.take() {
             abandon(&a.wss, Error::Closed);
         }
         for key in self.conns.keys() {
