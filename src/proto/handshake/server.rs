@@ -442,6 +442,34 @@ mod tests {
     }
 
     #[test]
+    fn the_request_reader_parses_once_and_leaves_what_follows() {
+        let mut input = replace("", "").into_bytes();
+        input.extend_from_slice(b"\x81\x80");
+        let mut reader = RequestReader::new(8192, 64);
+        let (head, tail) = input.split_at(10);
+        assert!(matches!(reader.push(head), RequestProgress::Partial(10)));
+        match reader.push(tail) {
+            RequestProgress::Complete(req, used) => {
+                assert_eq!(req.path(), "/chat");
+                assert_eq!(&tail[used..], b"\x81\x80");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_request_reader_refuses_what_cannot_be_a_request() {
+        let refused = |input: &[u8], max: usize| match RequestReader::new(max, 64).push(input) {
+            RequestProgress::Refused(e) => Some(e),
+            _ => None,
+        };
+        assert_eq!(refused(b"\x16\x03\x01\x02\x00", 8192), Some(RequestError::Malformed), "a TLS hello");
+        assert_eq!(refused(replace("", "").as_bytes(), 16), Some(RequestError::HeadersTooLarge));
+        let star = replace("/chat?room=1", "*");
+        assert_eq!(refused(star.as_bytes(), 8192), Some(RequestError::TargetInvalid));
+    }
+
+    #[test]
     fn malformed_subprotocol_gets_400() {
         assert_eq!(check(&replace("chat, superchat", "chat, sup erchat")), Err(RequestError::Malformed));
     }
