@@ -335,17 +335,19 @@ impl Runner {
 
     /// The TCP connection is up: starts the opening handshake on it.
     fn connected(&mut self, client: &Client, stream: TcpStream, now: i64) {
-        let fd = OwnedFd::from(stream);
+        // Still registered for its events under the same descriptor.
+        let stream = match Socket::adopt(OwnedFd::from(stream)) {
+            Ok(s) => s,
+            Err(e) => return self.attempt_failed(client, Error::from(e)),
+        };
         let mut sender = Sender::new(Role::Client);
-        let session = Session::client(self.config.clone(), &self.target.handshake, &mut sender);
-        let (session, stream) = match session.and_then(|s| Ok((s, Socket::adopt(fd.try_clone()?)?))) {
-            Ok(x) => x,
+        let session = match Session::client(self.config.clone(), &self.target.handshake, &mut sender) {
+            Ok(s) => s,
             Err(e) => {
-                let _ = self.poll.registry().deregister(&mut SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&fd)));
+                let _ = self.poll.registry().deregister(&mut SourceFd(&stream.fd()));
                 return self.attempt_failed(client, e);
             }
         };
-        drop(fd);
         client.tx().sender = sender;
         let mut c = Box::new(Connected { stream, session, established: false, peer_close: None, readable: true });
         {
