@@ -25,9 +25,8 @@
 use ews::Error;
 use ews::error::{HandshakeError, RequestError};
 use ews::proto::handshake::client::check_response;
-use ews::proto::handshake::server::{
-    Request, could_be_request, select_protocol, validate, write_accept, write_refusal,
-};
+use ews::proto::handshake::negotiate::select_protocol;
+use ews::proto::handshake::server::{Request, could_be_request, validate, write_accept, write_refusal};
 use ews::proto::handshake::{HeadProgress, HeadReader, is_token, is_valid_key};
 use ews::proto::{Config, Connection, Event, Limits, ServerOptions, State};
 use ews_fuzz::{Collector, Cursor, Rng, advance_clock, check_state_after, feed_once, is_receive_error, owned_event};

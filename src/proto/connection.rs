@@ -18,7 +18,7 @@ use crate::proto::session::{Event, Progress, ServerOptions, Session};
 /// [`Event`] each call returns, write out what
 /// [`pending_output`](Connection::pending_output) holds, and pass clock
 /// readings to [`on_time`](Connection::on_time) by
-/// [`next_deadline`](Connection::next_deadline).
+/// [`next_deadline`](Session::next_deadline).
 #[derive(Debug)]
 pub struct Connection {
     session: Session,

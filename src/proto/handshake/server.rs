@@ -24,7 +24,7 @@ pub struct Request {
 
 impl Request {
     /// Parses a complete request head (as collected by a
-    /// [`HeadReader`](crate::proto::handshake::HeadReader)).
+    /// [`HeadReader`]).
     ///
     /// HTTP/1.0 (and any version but 1.1) fails with
     /// [`RequestError::HttpVersion`], more than `max_headers` fields with

@@ -26,7 +26,7 @@ pub enum State {
     /// The opening handshake is under way.
     Connecting,
     /// Server, deferred accept: a valid request awaits
-    /// [`Connection::accept`] or [`Connection::reject`].
+    /// [`Session::accept`] or [`Session::reject`].
     Requested,
     /// Messages flow both ways.
     Open,
@@ -34,17 +34,17 @@ pub enum State {
     Closing,
     /// Both close frames have been exchanged.
     Closed,
-    /// The connection failed ([`Connection::error`] says why).
+    /// The connection failed ([`Session::error`] says why).
     Failed,
 }
 
 /// Something that happened on a connection, in wire order. Data borrows
-/// either the input passed to [`Connection::feed`] or the connection's own
+/// either the input passed to [`Session::feed`] or the connection's own
 /// buffer, until the next call on the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event<'a> {
     /// Server, deferred accept: a valid upgrade request arrived; see
-    /// [`Connection::request`].
+    /// [`Session::request`].
     Request,
     /// The opening handshake completed.
     Open,
@@ -87,7 +87,7 @@ pub enum Event<'a> {
     Error(Error),
 }
 
-/// The outcome of [`Connection::feed`].
+/// The outcome of [`Session::feed`].
 #[derive(Debug, PartialEq, Eq)]
 pub struct Progress<'a> {
     /// Input bytes taken; feed the rest again after handling the event.
@@ -107,7 +107,7 @@ impl Progress<'_> {
 ///
 /// Its methods take the connection's [`Sender`], where they write what the
 /// protocol answers by itself (the handshake response, pongs, close
-/// frames). Most hosts use [`Connection`], which holds both; an event loop
+/// frames). Most hosts use [`Connection`](crate::proto::Connection), which holds both; an event loop
 /// that lets other threads send keeps the sender behind a lock and passes
 /// it in.
 ///
