@@ -86,8 +86,12 @@ pub fn wait<T: Transport + ?Sized>(t: &T, want: Want, deadline: Deadline) -> io:
     let need = t.wants(want);
     let (rfd, wfd) = t.fds();
     let ready = wait_fds(rfd, need.read, wfd, need.write, deadline)?;
-    // Readiness of the stream underneath lets the transport make progress
-    // either way: try what the driver wants.
+    if need == want {
+        return Ok(Want { read: ready.read, write: ready.write });
+    }
+    // The transport waits for something else than the driver (TLS writing
+    // in order to read): any readiness lets it make progress, so the
+    // driver tries what it wants.
     let any = ready.read || ready.write;
     Ok(Want { read: want.read && any, write: want.write && any })
 }
@@ -139,5 +143,82 @@ pub fn write_out<T: Transport + ?Sized>(t: &mut T, data: &[u8]) -> io::Result<us
     match t.flush() {
         Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
         _ => Ok(done),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    /// A transport over one end of a socket pair whose needs the test sets.
+    struct Mock {
+        sock: UnixStream,
+        held: bool,
+        /// What it waits for when the driver wants to read.
+        read_needs: Want,
+    }
+
+    impl Transport for Mock {
+        fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+
+        fn write_vectored(&mut self, _bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+
+        fn wants(&self, want: Want) -> Want {
+            if want.read { self.read_needs } else { want }
+        }
+
+        fn buffered(&self) -> bool {
+            self.held
+        }
+
+        fn shutdown_write(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn fds(&self) -> (RawFd, RawFd) {
+            (self.sock.as_raw_fd(), self.sock.as_raw_fd())
+        }
+    }
+
+    fn mock(held: bool, read_needs: Want) -> (Mock, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        (Mock { sock: a, held, read_needs }, b)
+    }
+
+    const READ: Want = Want { read: true, write: false };
+
+    #[test]
+    fn held_input_is_ready_at_once() {
+        let (t, _peer) = mock(true, READ);
+        assert_eq!(wait(&t, READ, Deadline::NEVER).unwrap(), READ);
+    }
+
+    #[test]
+    fn a_plain_transport_waits_for_what_the_driver_wants() {
+        let (t, _peer) = mock(false, READ);
+        // Nothing to read: the deadline passes.
+        let e = wait(&t, READ, Deadline::after(20)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn a_transport_that_writes_in_order_to_read_is_woken_by_writability() {
+        // Like TLS mid-handshake: reading needs the socket to be writable.
+        let (t, _peer) = mock(false, Want { read: false, write: true });
+        assert_eq!(wait(&t, READ, Deadline::after(2000)).unwrap(), READ);
+    }
+
+    #[test]
+    fn resets_and_broken_pipes_are_the_peer_dropping_the_connection() {
+        assert!(dropped(&io::ErrorKind::ConnectionReset.into()));
+        assert!(dropped(&io::Error::from_raw_os_error(libc::EPIPE)));
+        assert!(!dropped(&io::Error::from_raw_os_error(libc::EBADF)));
     }
 }
