@@ -849,6 +849,11 @@ typedef struct ews_conn_options {
      */
     int no_http;
     /**
+     * Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
+     * accept or reject each request.
+     */
+    int defer_accept;
+    /**
      * Client: the resource (path and query) to request; NULL gives "/".
      */
     const char *resource;
@@ -886,11 +891,6 @@ typedef struct ews_conn_options {
      * The number of entries in `resources`.
      */
     size_t resource_count;
-    /**
-     * Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
-     * accept or reject each request.
-     */
-    int defer_accept;
 } ews_conn_options;
 
 /**

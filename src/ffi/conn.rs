@@ -94,6 +94,9 @@ pub struct ews_conn_options {
     pub keepalive_timeout_ms: u32,
     /// Non-zero: no HTTP handshake; the connection starts open.
     pub no_http: c_int,
+    /// Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
+    /// accept or reject each request.
+    pub defer_accept: c_int,
     /// Client: the resource (path and query) to request; NULL gives "/".
     pub resource: *const c_char,
     /// Client: the Host value (required unless no_http).
@@ -114,9 +117,6 @@ pub struct ews_conn_options {
     pub resources: *const *const c_char,
     /// The number of entries in `resources`.
     pub resource_count: usize,
-    /// Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
-    /// accept or reject each request.
-    pub defer_accept: c_int,
 }
 
 /// Something that happened on a connection; which fields are set depends
@@ -180,7 +180,7 @@ pub struct ews_conn {
 
 // SAFETY: repr(C), `size` first, then integers and raw pointers.
 unsafe impl SizedStruct for ews_conn_options {
-    const FIRST_LAYOUT: usize = offset_of!(ews_conn_options, defer_accept) + size_of::<c_int>();
+    const FIRST_LAYOUT: usize = offset_of!(ews_conn_options, resource_count) + size_of::<usize>();
 
     fn defaults(size: usize) -> ews_conn_options {
         ews_conn_options {
@@ -191,6 +191,7 @@ unsafe impl SizedStruct for ews_conn_options {
             keepalive_interval_ms: 0,
             keepalive_timeout_ms: 0,
             no_http: 0,
+            defer_accept: 0,
             resource: null(),
             host: null(),
             origin: null(),
@@ -200,7 +201,6 @@ unsafe impl SizedStruct for ews_conn_options {
             header_count: 0,
             resources: null(),
             resource_count: 0,
-            defer_accept: 0,
         }
     }
 }

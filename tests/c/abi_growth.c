@@ -54,6 +54,7 @@ typedef struct {
     uint32_t keepalive_interval_ms;
     uint32_t keepalive_timeout_ms;
     int no_http;
+    int defer_accept;
     const char *resource;
     const char *host;
     const char *origin;
@@ -62,7 +63,6 @@ typedef struct {
     const ews_header *headers;
     size_t header_count;
     const char *const *resources;
-    size_t resource_count;
 } cut_conn_options;
 
 /* The structs as a newer header would declare them: one field appended
@@ -182,7 +182,7 @@ static void init_functions_write_only_the_callers_size(void) {
 static void declarations_mirror_the_header(void) {
     CHECK_EQ(sizeof(cut_limits), offsetof(ews_limits, rx_start_size));
     CHECK(sizeof(cut_limits) < sizeof(ews_limits));
-    CHECK_EQ(sizeof(cut_conn_options), offsetof(ews_conn_options, defer_accept));
+    CHECK_EQ(sizeof(cut_conn_options), offsetof(ews_conn_options, resource_count));
     CHECK(sizeof(cut_conn_options) < sizeof(ews_conn_options));
     CHECK_EQ(offsetof(newer_limits, appended), sizeof(ews_limits));
     CHECK_EQ(offsetof(newer_conn_options, appended), sizeof(ews_conn_options));
