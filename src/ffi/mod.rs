@@ -22,7 +22,7 @@ pub mod options;
 pub mod panic;
 pub mod ptr;
 pub mod server;
-pub(crate) mod sized;
+pub mod sized;
 pub mod uri;
 pub mod version;
 pub mod wss;

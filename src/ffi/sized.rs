@@ -10,10 +10,10 @@
 //! wholly past it. This module is the one place that writes and reads such
 //! structs across the boundary:
 //!
-//! - [`init`] writes the defaults into the first `size` bytes only (never
+//! - `init` writes the defaults into the first `size` bytes only (never
 //!   more: an older caller's struct is smaller than this library's) and
 //!   sets `size`;
-//! - [`read`] takes the fields that lie within `size` bytes and the default
+//! - `read` takes the fields that lie within `size` bytes and the default
 //!   for every field past it (a field appended after the caller's header
 //!   was written), and refuses with EWS_EINVAL a `size` below the struct's
 //!   first published layout, the sign of a struct that was never
