@@ -340,6 +340,7 @@ static void serve_chat(void *user, ews_request *req) {
         ews_request_respond(req, 503, "text/plain", "out of memory\n", 14);
         return;
     }
+    ews_wsscb_init(&p->cb, sizeof p->cb);
     p->cb.frame = on_frame;
     p->cb.close = on_close;
     p->refs = 1;
@@ -365,14 +366,17 @@ int main(int argc, char **argv) {
     const char *host = argc > 2 ? argv[2] : "127.0.0.1";
     char addr[128];
     ews_server_options opts;
+    ews_limits limits;
     struct sigaction sa;
     sigset_t signals, old;
     pthread_t thread;
     int rc, listening;
 
-    ews_server_options_init(&opts);
-    opts.limits.max_message = MESSAGE_MAX_BYTES;
-    opts.limits.max_frame = MESSAGE_MAX_BYTES;
+    ews_limits_init(&limits, sizeof limits);
+    limits.max_message = MESSAGE_MAX_BYTES;
+    limits.max_frame = MESSAGE_MAX_BYTES;
+    ews_server_options_init(&opts, sizeof opts);
+    opts.limits = &limits;
     if ((rc = ews_server_new(&opts, &server)) != EWS_OK) {
         fprintf(stderr, "chat_server: %s\n", ews_strerror(rc));
         return 1;

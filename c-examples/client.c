@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     static char line[1 << 16];
     size_t line_len = 0;
     session s = {0, 0};
-    ews_client_handlers handlers = {on_established, on_receive, on_closed, on_connection_error, NULL};
+    ews_client_handlers handlers;
     ews_client *client = NULL;
     int stdin_open = 1, rc;
 
@@ -88,6 +88,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: client ws://host:port/path\n");
         return 2;
     }
+    ews_client_handlers_init(&handlers, sizeof handlers);
+    handlers.established = on_established;
+    handlers.receive = on_receive;
+    handlers.closed = on_closed;
+    handlers.connection_error = on_connection_error;
     handlers.user = &s;
     rc = ews_client_new(argv[1], &handlers, NULL, &client);
     if (rc != EWS_OK) {

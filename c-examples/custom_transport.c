@@ -189,7 +189,7 @@ int main(void) {
     }
     close(fds[1]);
 
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.host = "localhost";
     opts.resource = "/echo";
     if (ews_conn_new(EWS_ROLE_CLIENT, &opts, &conn) != EWS_OK) return 1;

@@ -93,7 +93,7 @@ int main(void) {
 
     printf("ews %s: a client and a server in memory\n\n", ews_version());
 
-    ews_conn_options_init(&copts);
+    ews_conn_options_init(&copts, sizeof copts);
     copts.host = "example.com";
     copts.resource = "/chat";
     copts.protocols = offered;
@@ -101,7 +101,7 @@ int main(void) {
     copts.control_events = 1; /* show pongs */
     if ((rc = ews_conn_new(EWS_ROLE_CLIENT, &copts, &client)) != EWS_OK) die("client", rc);
 
-    ews_conn_options_init(&sopts);
+    ews_conn_options_init(&sopts, sizeof sopts);
     sopts.protocols = offered;
     sopts.protocol_count = 1;
     sopts.control_events = 1; /* show pings */

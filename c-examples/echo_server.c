@@ -33,7 +33,7 @@ static void on_close(ews_wsscb *cb, ews_wss *wss, int status) {
     ews_wss_free(wss); /* allowed inside the callback: torn down after it */
 }
 
-static ews_wsscb callbacks = {on_frame, on_close, NULL, NULL};
+static ews_wsscb callbacks; /* set up in main() */
 
 static void serve(void *user, ews_request *req) {
     ews_wss *wss = NULL;
@@ -53,12 +53,19 @@ int main(int argc, char **argv) {
     const char *port = argc > 1 ? argv[1] : "9001";
     char addr[64];
     ews_server_options opts;
+    ews_limits limits;
     struct sigaction sa;
     int rc;
 
-    ews_server_options_init(&opts);
-    opts.limits.max_message = 64u << 20;
-    opts.limits.max_frame = 64u << 20;
+    ews_wsscb_init(&callbacks, sizeof callbacks);
+    callbacks.frame = on_frame;
+    callbacks.close = on_close;
+
+    ews_limits_init(&limits, sizeof limits);
+    limits.max_message = 64u << 20;
+    limits.max_frame = 64u << 20;
+    ews_server_options_init(&opts, sizeof opts);
+    opts.limits = &limits;
     if ((rc = ews_server_new(&opts, &server)) != EWS_OK) {
         fprintf(stderr, "echo_server: %s\n", ews_strerror(rc));
         return 1;

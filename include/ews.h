@@ -32,6 +32,39 @@
  *   EWS_EPANIC (or the documented default) instead of unwinding into C.
  * - Time is given in milliseconds on a monotonic clock chosen by the host;
  *   -1 means "no deadline".
+ *
+ * How the ABI grows (from ews 0.2.0 on):
+ *
+ * - Structs you fill in and pass to ews (ews_limits, ews_conn_options,
+ *   ews_attach_options, ews_client_options, ews_server_options,
+ *   ews_tls_settings, ews_route, ews_client_handlers, ews_wsscb) start
+ *   with `size_t size`. Initialise each with its init function, giving the
+ *   size your header declares, then set what differs:
+ *
+ *       ews_conn_options opts;
+ *       ews_conn_options_init(&opts, sizeof opts);
+ *
+ *   ews_X_init(x, size) writes the defaults into the first `size` bytes of
+ *   *x, never more, and sets x->size = size. When ews reads such a struct,
+ *   it takes the fields that lie wholly within `size` bytes and uses the
+ *   default for every field past them, so a program built against an
+ *   older header keeps working with a newer library: a field added since
+ *   takes its default. A `size` smaller than the struct's first layout
+ *   (the one of ews 0.2.0) gives EWS_EINVAL, which catches a struct that
+ *   was never initialised.
+ * - Fields of those structs are only ever appended, each at an offset at or
+ *   past the struct's previous size; they are never reordered, retyped or
+ *   removed. No struct embeds another by value: the option structs point
+ *   to ews_limits and ews_tls_settings (NULL: the defaults), each with its
+ *   own size.
+ * - Structs ews writes for you (ews_event, ews_frame_header, which
+ *   ews_frame_header_encode() also reads, ews_uri) and ews_header (an
+ *   element of arrays) are frozen: their layout never changes. New
+ *   information comes through new functions.
+ * - Functions are never changed in place: a new behaviour is a new
+ *   function. Error codes and other constants keep their values.
+ * - A change that breaks any of this is deliberate and rare: it bumps the
+ *   version and is recorded in CHANGELOG.md.
  */
 
 #ifndef EWS_H
@@ -45,11 +78,11 @@
 /** The major version of the ews this header belongs to. */
 #define EWS_VERSION_MAJOR 0
 /** The minor version of the ews this header belongs to. */
-#define EWS_VERSION_MINOR 1
+#define EWS_VERSION_MINOR 2
 /** The patch version of the ews this header belongs to. */
 #define EWS_VERSION_PATCH 0
 /** The version of the ews this header belongs to, as a string; ews_version() returns the library's. */
-#define EWS_VERSION_STRING "0.1.0"
+#define EWS_VERSION_STRING "0.2.0"
 
 /* The callback struct is named by its own callback types. */
 struct ews_wsscb;
@@ -457,12 +490,19 @@ typedef struct ews_sock ews_sock;
 typedef struct ews_wss ews_wss;
 
 /**
- * Limits of a connection. Every field is configurable; `Limits::default()`
- * (in C, `ews_limits_init()`) gives the defaults listed per field.
+ * Limits of a connection: sizes and timeouts. Initialise with
+ * ews_limits_init() and set what differs; the option structs point to it
+ * (NULL: the defaults), and ews copies it in the call that receives it.
  *
- * A limit of 0 means "none" for the timeouts; the sizes must be at least 1.
+ * A limit of 0 means "none" for the timeouts; the sizes must be at least
+ * 1 (EWS_EINVAL otherwise).
  */
 typedef struct ews_limits {
+    /**
+     * The size of this struct as the caller's header declares it; set by
+     * ews_limits_init().
+     */
+    size_t size;
     /**
      * The largest frame payload accepted, in bytes (default 1 MiB). A
      * longer frame fails the connection with close code 1009, checked on
@@ -497,7 +537,7 @@ typedef struct ews_limits {
     uint32_t close_timeout_ms;
     /**
      * Bytes of outgoing data a connection may queue before writers block
-     * or get `EWS_EAGAIN` (default 65536). Control frames are never held
+     * or get EWS_EAGAIN (default 65536). Control frames are never held
      * back by this limit. Used by the server and the stream API.
      */
     uint64_t send_queue_bytes;
@@ -534,10 +574,16 @@ typedef struct ews_header {
  */
 typedef struct ews_attach_options {
     /**
-     * The limits. The handshake and close timeouts are not used: the
+     * The size of this struct as the caller's header declares it; set by
+     * ews_attach_options_init().
+     */
+    size_t size;
+    /**
+     * The limits, or NULL for the defaults; borrowed during the attach
+     * call only. The handshake and close timeouts are not used: the
      * deadlines of the calls replace them.
      */
-    struct ews_limits limits;
+    const struct ews_limits *limits;
     /**
      * -1: read and write `fd`. Otherwise a second descriptor to write to,
      * `fd` being read only (a pipe pair).
@@ -568,10 +614,108 @@ typedef struct ews_attach_options {
 } ews_attach_options;
 
 /**
- * TLS settings for wss:// URLs (file paths, NULL for none). Accepted now;
- * wss:// itself is not supported by this build (EWS_ENOTSUP).
+ * The opening handshake completed: ews_client_send() works from now on.
+ */
+typedef void (*ews_client_established_fn)(void *user, struct ews_client *client);
+
+/**
+ * A message arrived: `data`/`len` (borrowed for the call; not
+ * NUL-terminated), `is_text` 1 for text (valid UTF-8). Whole messages
+ * come with `first` and `last` both 1; in streaming mode a message comes
+ * in pieces as it arrives, the first with `first` 1, the last with `last` 1.
+ */
+typedef void (*ews_client_receive_fn)(void *user,
+                                      struct ews_client *client,
+                                      const void *data,
+                                      size_t len,
+                                      int is_text,
+                                      int first,
+                                      int last);
+
+/**
+ * An established connection ended. `clean` 1: after the closing
+ * handshake, `code` is the peer's close code (1005 when it sent none) and
+ * `reason` its reason. `clean` 0: the connection failed or dropped, `code`
+ * is the close code ews sent (1002, 1007, 1009) or 1006, and `reason`
+ * says why: the protocol violation ("server frame masked", "reserved
+ * opcode", "invalid UTF-8", "frame too big", ...), "connection dropped
+ * without a close frame", "read failed", "write failed", "keepalive pong
+ * timed out", "close handshake timed out". `reason` is NUL-terminated and
+ * borrowed for the call. Called once per established connection.
+ */
+typedef void (*ews_client_closed_fn)(void *user,
+                                     struct ews_client *client,
+                                     int code,
+                                     const char *reason,
+                                     int clean);
+
+/**
+ * An attempt to connect failed before the connection was established.
+ * `error` is the EWS_E* code and `reason` a static string naming the
+ * failure: "name resolution failed" (EWS_ERESOLVE), "connection refused"
+ * (EWS_ECONNREFUSED), "connection timed out" and "handshake timed out"
+ * (EWS_ETIMEDOUT), "connect failed", "read failed", "write failed"
+ * (EWS_EIO), "Peer hung up", "HS: ws upgrade response not 101",
+ * "HS: UPGRADE missing", "HS: Upgrade to something other than websocket",
+ * "HS: CONNECTION missing", "HS: CONNECTION malformed", "HS: ACCEPT
+ * missing", "HS: Accept hash wrong", "HS: PROTOCOL malformed", "HS: Cannot
+ * match protocol", "HS: EXT: unknown ext", "HS: response malformed", "HS:
+ * response headers too large" (EWS_EHANDSHAKE).
+ */
+typedef void (*ews_client_error_fn)(void *user,
+                                    struct ews_client *client,
+                                    int error,
+                                    const char *reason);
+
+/**
+ * What a client reports, and to whom. Initialise with
+ * ews_client_handlers_init() and set the callbacks wanted; ews copies it
+ * in ews_client_new(). Every callback may be NULL. They run on the thread
+ * servicing the client (its service thread, or the thread calling
+ * ews_client_service()) and may call ews_client_send(),
+ * ews_client_close() and ews_client_free() on their client; freeing
+ * takes effect when the callback returns, and no callback follows it.
+ */
+typedef struct ews_client_handlers {
+    /**
+     * The size of this struct as the caller's header declares it; set by
+     * ews_client_handlers_init().
+     */
+    size_t size;
+    /**
+     * The opening handshake completed.
+     */
+    ews_client_established_fn established;
+    /**
+     * A message (or, in streaming mode, a piece of one).
+     */
+    ews_client_receive_fn receive;
+    /**
+     * An established connection ended.
+     */
+    ews_client_closed_fn closed;
+    /**
+     * An attempt to connect failed.
+     */
+    ews_client_error_fn connection_error;
+    /**
+     * Passed to every callback.
+     */
+    void *user;
+} ews_client_handlers;
+
+/**
+ * TLS settings for wss:// URLs (file paths, NULL for none). Initialise
+ * with ews_tls_settings_init(); ews_client_options points to it.
+ * Accepted now; wss:// itself is not supported by this build
+ * (EWS_ENOTSUP).
  */
 typedef struct ews_tls_settings {
+    /**
+     * The size of this struct as the caller's header declares it; set by
+     * ews_tls_settings_init().
+     */
+    size_t size;
     /**
      * CA certificates (PEM) to verify the server with; NULL: the system's.
      */
@@ -592,10 +736,16 @@ typedef struct ews_tls_settings {
  */
 typedef struct ews_client_options {
     /**
-     * The limits; `handshake_timeout_ms` bounds the opening handshake,
-     * `close_timeout_ms` the closing one.
+     * The size of this struct as the caller's header declares it; set by
+     * ews_client_options_init().
      */
-    struct ews_limits limits;
+    size_t size;
+    /**
+     * The limits, or NULL for the defaults; borrowed during
+     * ews_client_new() only. `handshake_timeout_ms` bounds the opening
+     * handshake, `close_timeout_ms` the closing one.
+     */
+    const struct ews_limits *limits;
     /**
      * Milliseconds for name resolution and the TCP connect together
      * (default 10000; 0: no limit).
@@ -655,94 +805,11 @@ typedef struct ews_client_options {
      */
     uint32_t reconnect_max_attempts;
     /**
-     * TLS settings for wss://.
+     * TLS settings for wss://, or NULL for none; borrowed during
+     * ews_client_new() only.
      */
-    struct ews_tls_settings tls;
+    const struct ews_tls_settings *tls;
 } ews_client_options;
-
-/**
- * The opening handshake completed: ews_client_send() works from now on.
- */
-typedef void (*ews_client_established_fn)(void *user, struct ews_client *client);
-
-/**
- * A message arrived: `data`/`len` (borrowed for the call; not
- * NUL-terminated), `is_text` 1 for text (valid UTF-8). Whole messages
- * come with `first` and `last` both 1; in streaming mode a message comes
- * in pieces as it arrives, the first with `first` 1, the last with `last` 1.
- */
-typedef void (*ews_client_receive_fn)(void *user,
-                                      struct ews_client *client,
-                                      const void *data,
-                                      size_t len,
-                                      int is_text,
-                                      int first,
-                                      int last);
-
-/**
- * An established connection ended. `clean` 1: after the closing
- * handshake, `code` is the peer's close code (1005 when it sent none) and
- * `reason` its reason. `clean` 0: the connection failed or dropped, `code`
- * is the close code ews sent (1002, 1007, 1009) or 1006, and `reason`
- * says why: the protocol violation ("server frame masked", "reserved
- * opcode", "invalid UTF-8", "frame too big", ...), "connection dropped
- * without a close frame", "read failed", "write failed", "keepalive pong
- * timed out", "close handshake timed out". `reason` is NUL-terminated and
- * borrowed for the call. Called once per established connection.
- */
-typedef void (*ews_client_closed_fn)(void *user,
-                                     struct ews_client *client,
-                                     int code,
-                                     const char *reason,
-                                     int clean);
-
-/**
- * An attempt to connect failed before the connection was established.
- * `error` is the EWS_E* code and `reason` a static string naming the
- * failure: "name resolution failed" (EWS_ERESOLVE), "connection refused"
- * (EWS_ECONNREFUSED), "connection timed out" and "handshake timed out"
- * (EWS_ETIMEDOUT), "connect failed", "read failed", "write failed"
- * (EWS_EIO), "Peer hung up", "HS: ws upgrade response not 101",
- * "HS: UPGRADE missing", "HS: Upgrade to something other than websocket",
- * "HS: CONNECTION missing", "HS: CONNECTION malformed", "HS: ACCEPT
- * missing", "HS: Accept hash wrong", "HS: PROTOCOL malformed", "HS: Cannot
- * match protocol", "HS: EXT: unknown ext", "HS: response malformed", "HS:
- * response headers too large" (EWS_EHANDSHAKE).
- */
-typedef void (*ews_client_error_fn)(void *user,
-                                    struct ews_client *client,
-                                    int error,
-                                    const char *reason);
-
-/**
- * What a client reports, and to whom. Every callback may be NULL. They
- * run on the thread servicing the client (its service thread, or the
- * thread calling ews_client_service()) and may call ews_client_send(),
- * ews_client_close() and ews_client_free() on their client; freeing
- * takes effect when the callback returns, and no callback follows it.
- */
-typedef struct ews_client_handlers {
-    /**
-     * The opening handshake completed.
-     */
-    ews_client_established_fn established;
-    /**
-     * A message (or, in streaming mode, a piece of one).
-     */
-    ews_client_receive_fn receive;
-    /**
-     * An established connection ended.
-     */
-    ews_client_closed_fn closed;
-    /**
-     * An attempt to connect failed.
-     */
-    ews_client_error_fn connection_error;
-    /**
-     * Passed to every callback.
-     */
-    void *user;
-} ews_client_handlers;
 
 /**
  * Options of a sans-IO connection. Initialise with ews_conn_options_init()
@@ -750,9 +817,15 @@ typedef struct ews_client_handlers {
  */
 typedef struct ews_conn_options {
     /**
-     * The limits (sizes and timeouts).
+     * The size of this struct as the caller's header declares it; set by
+     * ews_conn_options_init().
      */
-    struct ews_limits limits;
+    size_t size;
+    /**
+     * The limits (sizes and timeouts), or NULL for the defaults. Borrowed
+     * during ews_conn_new() only.
+     */
+    const struct ews_limits *limits;
     /**
      * Non-zero: deliver data as EWS_EVENT_FRAGMENT pieces as they arrive
      * instead of whole messages (nothing is buffered).
@@ -775,6 +848,11 @@ typedef struct ews_conn_options {
      * Non-zero: no HTTP handshake; the connection starts open.
      */
     int no_http;
+    /**
+     * Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
+     * accept or reject each request.
+     */
+    int defer_accept;
     /**
      * Client: the resource (path and query) to request; NULL gives "/".
      */
@@ -813,11 +891,6 @@ typedef struct ews_conn_options {
      * The number of entries in `resources`.
      */
     size_t resource_count;
-    /**
-     * Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
-     * accept or reject each request.
-     */
-    int defer_accept;
 } ews_conn_options;
 
 /**
@@ -916,14 +989,20 @@ typedef int (*ews_random_fn)(void *user, uint8_t *buf, size_t len);
 typedef void (*ews_log_fn)(void *user, int level, const char *message);
 
 /**
- * Options of a server. `ServerOptions::default()` (in C,
- * `ews_server_options_init()`) gives the defaults listed per field.
+ * Options of a server. Initialise with ews_server_options_init() and set
+ * what differs; ews copies what it needs in ews_server_new().
  */
 typedef struct ews_server_options {
     /**
-     * Limits for every connection (routes may override them).
+     * The size of this struct as the caller's header declares it; set by
+     * ews_server_options_init().
      */
-    struct ews_limits limits;
+    size_t size;
+    /**
+     * Limits for every connection (routes may override them), or NULL for
+     * the defaults. Borrowed during ews_server_new() only.
+     */
+    const struct ews_limits *limits;
     /**
      * The most connections open at once, WebSocket and HTTP together
      * (default 100000). Connections beyond it are answered 503 and closed.
@@ -968,8 +1047,15 @@ typedef void (*ews_service_fn)(void *user, struct ews_request *req);
 
 /**
  * A route: a path (exact, or a prefix) served by a service callback.
+ * Initialise with ews_route_init() and set the path and service; ews
+ * copies what it needs in ews_server_add_route().
  */
 typedef struct ews_route {
+    /**
+     * The size of this struct as the caller's header declares it; set by
+     * ews_route_init().
+     */
+    size_t size;
     /**
      * The path, starting with '/'.
      */
@@ -1071,14 +1157,22 @@ typedef void (*ews_ping_fn)(struct ews_wsscb *cb, struct ews_wss *wss, const voi
 typedef void (*ews_drain_fn)(struct ews_wsscb *cb, struct ews_wss *wss);
 
 /**
- * The callbacks of a connection (Barracuda's WSSCB). The host fills it
- * and usually embeds it in its own per-connection object: each callback
+ * The callbacks of a connection (Barracuda's WSSCB). The host
+ * initialises it with ews_wsscb_init(), sets the callbacks, and usually
+ * embeds it first in its own per-connection object: each callback
  * receives the pointer given to ews_wss_new() first, so it can be cast
- * back to that object. Callbacks run on the server's loop thread and may
- * call ews_wss_write(), ews_wss_close() and ews_wss_free() on any
- * connection, including their own.
+ * back to that object. ews does not copy it: it reads the struct (the
+ * fields within its `size`) each time it calls a callback, so it must
+ * stay valid until ews_wss_free(). Callbacks run on the server's loop
+ * thread and may call ews_wss_write(), ews_wss_close() and ews_wss_free()
+ * on any connection, including their own.
  */
 typedef struct ews_wsscb {
+    /**
+     * The size of this struct as the caller's header declares it; set by
+     * ews_wsscb_init().
+     */
+    size_t size;
     /**
      * A message arrived (required).
      */
@@ -1109,10 +1203,15 @@ extern "C" {
 int64_t ews_now(void);
 
 /**
- * Fills `opts` with the defaults: default limits, `write_fd` -1, no
- * origin, subprotocols or extra headers.
+ * Fills the first `size` bytes of `*opts` with the defaults (NULL limits,
+ * that is the default limits; `write_fd` -1; no origin, subprotocols or
+ * extra headers) and sets `opts->size` to `size`.
+ *
+ * Call it as `ews_attach_options_init(&opts, sizeof opts)`: nothing past
+ * `size` bytes is written. NULL is ignored. No error. Safe from any
+ * thread (it touches only `*opts`).
  */
-void ews_attach_options_init(struct ews_attach_options *opts);
+void ews_attach_options_init(struct ews_attach_options *opts, size_t size);
 
 /**
  * Puts the client end of a WebSocket on `fd`, a connected byte stream
@@ -1152,10 +1251,11 @@ int ews_attach_client(int fd,
                       struct ews_sock **out);
 
 /**
- * ews_attach_client() with options (NULL: the defaults): limits, a
- * separate descriptor to write to (a pipe pair), Origin, subprotocols to
- * offer and extra request headers. Errors and ownership as
- * ews_attach_client().
+ * ews_attach_client() with options (NULL: the defaults; borrowed for the
+ * call only): limits, a separate descriptor to write to (a pipe pair),
+ * Origin, subprotocols to offer and extra request headers. Errors and
+ * ownership as ews_attach_client(), and EWS_EINVAL for options or limits
+ * not initialised with their init function.
  */
 int ews_attach_client_ex(int fd,
                          int flags,
@@ -1194,9 +1294,11 @@ int ews_attach_server(int fd,
                       struct ews_sock **out);
 
 /**
- * ews_attach_server() with options (NULL: the defaults): limits, a
- * separate descriptor to write to, the subprotocols supported and extra
- * 101 response headers. Errors and ownership as ews_attach_server().
+ * ews_attach_server() with options (NULL: the defaults; borrowed for the
+ * call only): limits, a separate descriptor to write to, the subprotocols
+ * supported and extra 101 response headers. Errors and ownership as
+ * ews_attach_server(), and EWS_EINVAL for options or limits not
+ * initialised with their init function.
  */
 int ews_attach_server_ex(int fd,
                          int flags,
@@ -1374,12 +1476,38 @@ const char *ews_sock_error_detail(const struct ews_sock *sock);
 void ews_sock_free(struct ews_sock *sock);
 
 /**
- * Fills `opts` with the defaults: default limits, 10 s connect timeout,
- * no keepalive, whole messages, no origin, subprotocols or extra headers,
- * no reconnection (500 ms to 30 s when turned on, no attempt limit), no
- * TLS files.
+ * Fills the first `size` bytes of `*handlers` with the defaults (every
+ * callback NULL, NULL user) and sets `handlers->size` to `size`.
+ *
+ * Call it as `ews_client_handlers_init(&handlers, sizeof handlers)`:
+ * nothing past `size` bytes is written. NULL is ignored. No error. Safe
+ * from any thread (it touches only `*handlers`).
  */
-void ews_client_options_init(struct ews_client_options *opts);
+void ews_client_handlers_init(struct ews_client_handlers *handlers, size_t size);
+
+/**
+ * Fills the first `size` bytes of `*tls` with the defaults (no files: the
+ * system's CA certificates, no client certificate) and sets `tls->size`
+ * to `size`.
+ *
+ * Call it as `ews_tls_settings_init(&tls, sizeof tls)`: nothing past
+ * `size` bytes is written. NULL is ignored. No error. Safe from any
+ * thread (it touches only `*tls`).
+ */
+void ews_tls_settings_init(struct ews_tls_settings *tls, size_t size);
+
+/**
+ * Fills the first `size` bytes of `*opts` with the defaults (NULL limits,
+ * that is the default limits; 10 s connect timeout, no keepalive, whole
+ * messages, no origin, subprotocols or extra headers, no reconnection
+ * (500 ms to 30 s when turned on, no attempt limit), NULL TLS settings)
+ * and sets `opts->size` to `size`.
+ *
+ * Call it as `ews_client_options_init(&opts, sizeof opts)`: nothing past
+ * `size` bytes is written. NULL is ignored. No error. Safe from any
+ * thread (it touches only `*opts`).
+ */
+void ews_client_options_init(struct ews_client_options *opts, size_t size);
 
 /**
  * Creates a client for `url`: `ws://host[:port][/path][?query]`, the host a
@@ -1389,10 +1517,12 @@ void ews_client_options_init(struct ews_client_options *opts);
  * ews_client_service()).
  *
  * `handlers` is copied (NULL: no callbacks); its user pointer is passed
- * back as is. `opts` may be NULL for the defaults. On success writes the
- * client to `*out` (free it with ews_client_free()) and returns 0.
- * Errors: EWS_EINVAL (NULL `url` or `out`, a URL that is not a valid
- * ws:// URL, invalid options), EWS_ENOTSUP (wss://: TLS is not supported
+ * back as is. `opts` may be NULL for the defaults; it and what it points
+ * to are borrowed for the call only. On success writes the client to
+ * `*out` (free it with ews_client_free()) and returns 0. Errors:
+ * EWS_EINVAL (NULL `url` or `out`, a URL that is not a valid ws:// URL,
+ * handlers, options, limits or TLS settings not initialised with their
+ * init function, invalid options), EWS_ENOTSUP (wss://: TLS is not supported
  * by this build), EWS_EIO (no event loop could be made).
  */
 int ews_client_new(const char *url,
@@ -1508,27 +1638,28 @@ int ews_client_subprotocol(const struct ews_client *client, char *buf, size_t si
 void ews_client_free(struct ews_client *client);
 
 /**
- * Fills `opts` with the defaults: default limits, no streaming, no
- * control events, no keepalive, HTTP handshake, all pointers NULL.
+ * Fills the first `size` bytes of `*opts` with the defaults (NULL limits,
+ * that is the default limits; no streaming, no control events, no
+ * keepalive, HTTP handshake, all pointers NULL) and sets `opts->size` to
+ * `size`.
+ *
+ * Call it as `ews_conn_options_init(&opts, sizeof opts)`: nothing past
+ * `size` bytes is written. NULL is ignored. No error. Safe from any
+ * thread (it touches only `*opts`).
  */
-void ews_conn_options_init(struct ews_conn_options *opts);
-
-/**
- * Fills `limits` with the defaults: 1 MiB frames and messages, 8 KiB and
- * 64 header fields for the handshake, 10 s handshake timeout, 5 s close
- * timeout, 64 KiB send queue, 4096-byte receive buffer start and step.
- */
-void ews_limits_init(struct ews_limits *limits);
+void ews_conn_options_init(struct ews_conn_options *opts, size_t size);
 
 /**
  * Creates a connection in `role` (EWS_ROLE_CLIENT or EWS_ROLE_SERVER).
  *
  * `opts` may be NULL for the defaults (a server accepting any resource;
- * a client needs `opts->host`). A client queues its handshake request at
+ * a client needs `opts->host`); it and everything it points to are
+ * borrowed for the call only. A client queues its handshake request at
  * once: send ews_conn_output() first. On success writes the new
  * connection to `*out` (free it with ews_conn_free()) and returns 0.
- * Errors: EWS_EINVAL (NULL `out`, bad role, invalid option strings,
- * limits with a zero size).
+ * Errors: EWS_EINVAL (NULL `out`, bad role, options or limits not
+ * initialised with their init function, invalid option strings, limits
+ * with a zero size).
  */
 int ews_conn_new(int role, const struct ews_conn_options *opts, struct ews_conn **out);
 
@@ -1839,17 +1970,49 @@ int ews_set_random(ews_random_fn source, void *user);
 int ews_set_log(int level, ews_log_fn callback, void *user);
 
 /**
- * Fills `opts` with the defaults: default limits, 100000 connections,
- * 1024 pending handshakes, 10 s send timeout, no keepalive, 64 KiB read
- * buffer.
+ * Fills the first `size` bytes of `*limits` with the defaults (1 MiB
+ * frames and messages, 8 KiB and 64 header fields for the handshake, 10 s
+ * handshake timeout, 5 s close timeout, 64 KiB send queue, 4096-byte
+ * receive buffer start and step) and sets `limits->size` to `size`.
+ *
+ * Call it as `ews_limits_init(&limits, sizeof limits)`: `size` is the size
+ * of the struct your header declares, and nothing past it is written.
+ * NULL is ignored. No error. Safe from any thread (it touches only
+ * `*limits`).
  */
-void ews_server_options_init(struct ews_server_options *opts);
+void ews_limits_init(struct ews_limits *limits, size_t size);
 
 /**
- * Creates a server (not yet listening or running). `opts` may be NULL for
- * the defaults. Writes it to `*out` (free with ews_server_free()) and
- * returns 0. Errors: EWS_EINVAL (NULL `out`, limits with a zero size),
- * EWS_EIO (no event loop could be made).
+ * Fills the first `size` bytes of `*opts` with the defaults (NULL limits,
+ * that is the default limits; 100000 connections, 1024 pending
+ * handshakes, 10 s send timeout, no keepalive, 64 KiB read buffer) and
+ * sets `opts->size` to `size`.
+ *
+ * Call it as `ews_server_options_init(&opts, sizeof opts)`: nothing past
+ * `size` bytes is written. NULL is ignored. No error. Safe from any
+ * thread (it touches only `*opts`).
+ */
+void ews_server_options_init(struct ews_server_options *opts, size_t size);
+
+/**
+ * Fills the first `size` bytes of `*route` with the defaults (no path, an
+ * exact path, no service, NULL user, the server's limits, no
+ * subprotocols) and sets `route->size` to `size`. Set `path` and
+ * `service` before ews_server_add_route().
+ *
+ * Call it as `ews_route_init(&route, sizeof route)`: nothing past `size`
+ * bytes is written. NULL is ignored. No error. Safe from any thread (it
+ * touches only `*route`).
+ */
+void ews_route_init(struct ews_route *route, size_t size);
+
+/**
+ * Creates a server (not yet listening or running). `opts` (and the limits
+ * it points to) may be NULL for the defaults; it is borrowed for the call
+ * only. Writes the server to `*out` (free with ews_server_free()) and
+ * returns 0. Errors: EWS_EINVAL (NULL `out`, options or limits not
+ * initialised with their init function, limits with a zero size), EWS_EIO
+ * (no event loop could be made).
  */
 int ews_server_new(const struct ews_server_options *opts, struct ews_server **out);
 
@@ -1863,10 +2026,12 @@ int ews_server_new(const struct ews_server_options *opts, struct ews_server **ou
 int ews_server_listen(struct ews_server *server, const char *addr);
 
 /**
- * Adds a route; see ews_route. A route for the same path and kind
- * replaces the earlier one. Only before the server runs. Errors:
- * EWS_EINVAL (NULL, a path not starting with '/', NULL service, invalid
- * limits or subprotocols), EWS_ESTATE (running).
+ * Adds a route; see ews_route. `route` (and what it points to) is
+ * borrowed for the call only; the service's `user` pointer is kept. A
+ * route for the same path and kind replaces the earlier one. Only before
+ * the server runs. Errors: EWS_EINVAL (NULL, a route or limits not
+ * initialised with their init function, a path not starting with '/',
+ * NULL service, invalid limits or subprotocols), EWS_ESTATE (running).
  */
 int ews_server_add_route(struct ews_server *server, const struct ews_route *route);
 
@@ -2026,14 +2191,26 @@ int ews_uri_parse(const char *uri, struct ews_uri *out);
 const char *ews_version(void);
 
 /**
+ * Fills the first `size` bytes of `*cb` with the defaults (every callback
+ * NULL) and sets `cb->size` to `size`; set `frame` and `close` (required)
+ * and any other callback afterwards.
+ *
+ * Call it as `ews_wsscb_init(&cb, sizeof cb)`: nothing past `size` bytes
+ * is written, so the host's own fields after an embedded ews_wsscb are
+ * safe. NULL is ignored. No error. Safe from any thread (it touches only
+ * `*cb`).
+ */
+void ews_wsscb_init(struct ews_wsscb *cb, size_t size);
+
+/**
  * Creates a connection object (not yet connected) whose events go to
  * `cb` (which must stay valid until ews_wss_free()). Messages that do not
  * arrive in one read are buffered from `start_size` bytes, growing by
  * `expand_size` (Barracuda's DynBuffer sizes; 0 takes the route's
  * limits). Connect it with ews_wss_upgrade(), ews_wss_upgrade_fd() or
  * ews_wss_connect(). Writes it to `*out` and returns 0. Errors:
- * EWS_EINVAL (NULL, a callback struct without frame or close, sizes over
- * 4 GiB).
+ * EWS_EINVAL (NULL, a callback struct not initialised with
+ * ews_wsscb_init() or without frame or close, sizes over 4 GiB).
  */
 int ews_wss_new(struct ews_wsscb *cb, size_t start_size, size_t expand_size, struct ews_wss **out);
 

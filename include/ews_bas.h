@@ -113,10 +113,10 @@ static inline void WSSCB_close_(ews_wsscb *cb, ews_wss *w, int status) {
 
 /** Sets up the callback interface (Barracuda's WSSCB_constructor). */
 static inline void WSSCB_constructor(WSSCB *o, WSSCB_Frame frameFp, WSSCB_Close closeFp, WSSCB_Ping pingFp) {
+    ews_wsscb_init(&o->base, sizeof o->base);
     o->base.frame = WSSCB_frame_;
     o->base.close = WSSCB_close_;
     o->base.ping = WSSCB_ping_;
-    o->base.drain = 0;
     o->frameFp = frameFp;
     o->closeFp = closeFp;
     o->pingFp = pingFp;

@@ -31,6 +31,14 @@ fn c_stateless_helpers_follow_the_rfc() {
 }
 
 #[test]
+fn c_structs_of_older_and_newer_headers_follow_the_abi_growth_rule() {
+    let src = cbuild::root().join("tests/c/abi_growth.c");
+    let exe = cbuild::compile("abi_growth", &[&src], &["-pthread"]);
+    let out = cbuild::run_ok(&exe, &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("abi_growth: all checks passed"));
+}
+
+#[test]
 fn c_attach_api_handshakes_exchanges_and_detaches_with_deadlines() {
     let src = cbuild::root().join("tests/c/attach.c");
     let exe = cbuild::compile("attach", &[&src], &[]);

@@ -9,17 +9,20 @@
 //! ews_now(), ews_attach_options_init().
 
 use std::ffi::{CString, c_char, c_int, c_void};
+use std::mem::{offset_of, size_of};
 use std::ptr::null;
 
 use crate::attach::{Received, ServerHandshake, WsSocket};
 use crate::error::{Category, Error};
 use crate::ffi::conn::{ews_header, header_list, optional_string, string_list};
 use crate::ffi::errors::{EWS_EINVAL, EWS_EIO, EWS_ENOSPC, EWS_EPANIC, EWS_ESTATE, EWS_OK, code_of};
+use crate::ffi::options::{ews_limits, limits_or_default};
 use crate::ffi::panic::guard;
 use crate::ffi::ptr::{self, Str};
+use crate::ffi::sized::{self, SizedStruct};
 use crate::io::stream::{Deadline, FdStream, now_ms};
+use crate::proto::Config;
 use crate::proto::handshake::client::ClientOptions;
-use crate::proto::{Config, Limits};
 
 /// Socket type binary (the default, 0): ews_msend() sends binary messages
 /// and ews_mrecv() expects them. In ews_send() and ews_recv() flags: a
@@ -41,9 +44,13 @@ pub const EWS_WS_MORE: c_int = 4;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ews_attach_options {
-    /// The limits. The handshake and close timeouts are not used: the
+    /// The size of this struct as the caller's header declares it; set by
+    /// ews_attach_options_init().
+    pub size: usize,
+    /// The limits, or NULL for the defaults; borrowed during the attach
+    /// call only. The handshake and close timeouts are not used: the
     /// deadlines of the calls replace them.
-    pub limits: Limits,
+    pub limits: *const ews_limits,
     /// -1: read and write `fd`. Otherwise a second descriptor to write to,
     /// `fd` being read only (a pipe pair).
     pub write_fd: c_int,
@@ -98,36 +105,42 @@ pub extern "C" fn ews_now() -> i64 {
     guard(0, now_ms)
 }
 
-/// Fills `opts` with the defaults: default limits, `write_fd` -1, no
-/// origin, subprotocols or extra headers.
-#[unsafe(no_mangle)]
-pub extern "C" fn ews_attach_options_init(opts: *mut ews_attach_options) {
-    guard((), || {
-        ptr::write(
-            opts,
-            ews_attach_options {
-                limits: Limits::default(),
-                write_fd: -1,
-                origin: null(),
-                protocols: null(),
-                protocol_count: 0,
-                headers: null(),
-                header_count: 0,
-            },
-        );
-    })
-}
+// SAFETY: repr(C), `size` first, then integers and raw pointers.
+unsafe impl SizedStruct for ews_attach_options {
+    const FIRST_LAYOUT: usize = offset_of!(ews_attach_options, header_count) + size_of::<usize>();
 
-fn options_or_default(opts: *const ews_attach_options) -> ews_attach_options {
-    match ptr::obj(opts) {
-        Some(o) => *o,
-        None => {
-            let mut o = std::mem::MaybeUninit::uninit();
-            ews_attach_options_init(o.as_mut_ptr());
-            // SAFETY: ews_attach_options_init wrote every field.
-            unsafe { o.assume_init() }
+    fn defaults(size: usize) -> ews_attach_options {
+        ews_attach_options {
+            size,
+            limits: null(),
+            write_fd: -1,
+            origin: null(),
+            protocols: null(),
+            protocol_count: 0,
+            headers: null(),
+            header_count: 0,
         }
     }
+}
+
+/// Fills the first `size` bytes of `*opts` with the defaults (NULL limits,
+/// that is the default limits; `write_fd` -1; no origin, subprotocols or
+/// extra headers) and sets `opts->size` to `size`.
+///
+/// Call it as `ews_attach_options_init(&opts, sizeof opts)`: nothing past
+/// `size` bytes is written. NULL is ignored. No error. Safe from any
+/// thread (it touches only `*opts`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_attach_options_init(opts: *mut ews_attach_options, size: usize) {
+    guard((), || sized::init(opts, size))
+}
+
+/// The options (NULL: the defaults) and the connection's configuration
+/// made from them. Errors: EWS_EINVAL (options or limits not initialised).
+fn options(opts: *const ews_attach_options) -> Result<(ews_attach_options, Config), c_int> {
+    let o = sized::read_or_default(opts)?;
+    let config = Config { limits: limits_or_default(o.limits)?, ..Config::default() };
+    Ok((o, config))
 }
 
 fn check_flags(flags: c_int) -> Result<(bool, bool), c_int> {
@@ -140,10 +153,6 @@ fn check_flags(flags: c_int) -> Result<(bool, bool), c_int> {
 fn stream(fd: c_int, o: &ews_attach_options) -> Result<FdStream, c_int> {
     let wfd = if o.write_fd < 0 { fd } else { o.write_fd };
     FdStream::attach(fd, wfd).map_err(|e| if e.raw_os_error() == Some(libc::EBADF) { EWS_EINVAL } else { EWS_EIO })
-}
-
-fn config(o: &ews_attach_options) -> Config {
-    Config { limits: o.limits, ..Config::default() }
 }
 
 /// Runs the handshake; the socket is handed out on success and on a
@@ -206,10 +215,11 @@ pub extern "C" fn ews_attach_client(
     ews_attach_client_ex(fd, flags, resource, host, null(), deadline, out)
 }
 
-/// ews_attach_client() with options (NULL: the defaults): limits, a
-/// separate descriptor to write to (a pipe pair), Origin, subprotocols to
-/// offer and extra request headers. Errors and ownership as
-/// ews_attach_client().
+/// ews_attach_client() with options (NULL: the defaults; borrowed for the
+/// call only): limits, a separate descriptor to write to (a pipe pair),
+/// Origin, subprotocols to offer and extra request headers. Errors and
+/// ownership as ews_attach_client(), and EWS_EINVAL for options or limits
+/// not initialised with their init function.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_attach_client_ex(
     fd: c_int,
@@ -224,7 +234,10 @@ pub extern "C" fn ews_attach_client_ex(
         if out.is_null() {
             return EWS_EINVAL;
         }
-        let o = options_or_default(opts);
+        let (o, config) = match options(opts) {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
         let (text, no_http) = match check_flags(flags) {
             Ok(f) => f,
             Err(code) => return code,
@@ -247,7 +260,7 @@ pub extern "C" fn ews_attach_client_ex(
             Ok(io) => io,
             Err(code) => return code,
         };
-        match WsSocket::client(io, text, config(&o), handshake.as_ref()) {
+        match WsSocket::client(io, text, config, handshake.as_ref()) {
             Ok(ws) => hand_out(run_handshake(ws, deadline), out),
             Err(e) => code_of(&e),
         }
@@ -295,9 +308,11 @@ pub extern "C" fn ews_attach_server(
     ews_attach_server_ex(fd, flags, resource, resource_size, host, host_size, null(), deadline, out)
 }
 
-/// ews_attach_server() with options (NULL: the defaults): limits, a
-/// separate descriptor to write to, the subprotocols supported and extra
-/// 101 response headers. Errors and ownership as ews_attach_server().
+/// ews_attach_server() with options (NULL: the defaults; borrowed for the
+/// call only): limits, a separate descriptor to write to, the subprotocols
+/// supported and extra 101 response headers. Errors and ownership as
+/// ews_attach_server(), and EWS_EINVAL for options or limits not
+/// initialised with their init function.
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_attach_server_ex(
     fd: c_int,
@@ -314,7 +329,10 @@ pub extern "C" fn ews_attach_server_ex(
         if out.is_null() || (resource.is_null() && resource_size != 0) || (host.is_null() && host_size != 0) {
             return EWS_EINVAL;
         }
-        let o = options_or_default(opts);
+        let (o, config) = match options(opts) {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
         let (text, no_http) = match check_flags(flags) {
             Ok(f) => f,
             Err(code) => return code,
@@ -339,7 +357,7 @@ pub extern "C" fn ews_attach_server_ex(
             Ok(io) => io,
             Err(code) => return code,
         };
-        let ws = match WsSocket::server(io, text, config(&o), handshake) {
+        let ws = match WsSocket::server(io, text, config, handshake) {
             Ok(ws) => ws,
             Err(e) => return code_of(&e),
         };

@@ -1,15 +1,17 @@
 //! `ews_client`: a WebSocket client for a ws:// URL, with handlers, run by
 //! a service thread or by the host's loop (verawebsockets' shape).
 //!
-//! Methods: ews_client_options_init, ews_client_new, ews_client_start,
+//! Methods: ews_client_options_init, ews_client_handlers_init,
+//! ews_tls_settings_init, ews_client_new, ews_client_start,
 //! ews_client_join, ews_client_connect, ews_client_service,
 //! ews_client_fd, ews_client_next_deadline, ews_client_send,
 //! ews_client_ping, ews_client_close, ews_client_state,
 //! ews_client_subprotocol, ews_client_free.
 
 use std::ffi::{c_char, c_int, c_void};
+use std::mem::{offset_of, size_of};
 use std::path::PathBuf;
-use std::ptr::null;
+use std::ptr::{null, null_mut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -17,9 +19,11 @@ use crate::client::{Client, ClientState, Handler, Options, Reconnect, TlsSetting
 use crate::error::Error;
 use crate::ffi::conn::{ews_header, header_list, optional_string, string_list};
 use crate::ffi::errors::{EWS_EINVAL, EWS_ENOSPC, EWS_EPANIC, EWS_OK, code_of, result_code};
+use crate::ffi::options::{ews_limits, limits_or_default};
 use crate::ffi::panic::guard;
 use crate::ffi::ptr::{self, Str};
-use crate::proto::{Config, Limits};
+use crate::ffi::sized::{self, SizedStruct};
+use crate::proto::Config;
 
 /// Not started yet.
 pub const EWS_CLIENT_IDLE: c_int = 0;
@@ -79,14 +83,19 @@ pub type ews_client_closed_fn =
 pub type ews_client_error_fn =
     Option<extern "C" fn(user: *mut c_void, client: *mut ews_client, error: c_int, reason: *const c_char)>;
 
-/// What a client reports, and to whom. Every callback may be NULL. They
-/// run on the thread servicing the client (its service thread, or the
-/// thread calling ews_client_service()) and may call ews_client_send(),
+/// What a client reports, and to whom. Initialise with
+/// ews_client_handlers_init() and set the callbacks wanted; ews copies it
+/// in ews_client_new(). Every callback may be NULL. They run on the thread
+/// servicing the client (its service thread, or the thread calling
+/// ews_client_service()) and may call ews_client_send(),
 /// ews_client_close() and ews_client_free() on their client; freeing
 /// takes effect when the callback returns, and no callback follows it.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ews_client_handlers {
+    /// The size of this struct as the caller's header declares it; set by
+    /// ews_client_handlers_init().
+    pub size: usize,
     /// The opening handshake completed.
     pub established: ews_client_established_fn,
     /// A message (or, in streaming mode, a piece of one).
@@ -99,11 +108,16 @@ pub struct ews_client_handlers {
     pub user: *mut c_void,
 }
 
-/// TLS settings for wss:// URLs (file paths, NULL for none). Accepted now;
-/// wss:// itself is not supported by this build (EWS_ENOTSUP).
+/// TLS settings for wss:// URLs (file paths, NULL for none). Initialise
+/// with ews_tls_settings_init(); ews_client_options points to it.
+/// Accepted now; wss:// itself is not supported by this build
+/// (EWS_ENOTSUP).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ews_tls_settings {
+    /// The size of this struct as the caller's header declares it; set by
+    /// ews_tls_settings_init().
+    pub size: usize,
     /// CA certificates (PEM) to verify the server with; NULL: the system's.
     pub ca_file: *const c_char,
     /// The client certificate (PEM) to present.
@@ -117,9 +131,13 @@ pub struct ews_tls_settings {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ews_client_options {
-    /// The limits; `handshake_timeout_ms` bounds the opening handshake,
-    /// `close_timeout_ms` the closing one.
-    pub limits: Limits,
+    /// The size of this struct as the caller's header declares it; set by
+    /// ews_client_options_init().
+    pub size: usize,
+    /// The limits, or NULL for the defaults; borrowed during
+    /// ews_client_new() only. `handshake_timeout_ms` bounds the opening
+    /// handshake, `close_timeout_ms` the closing one.
+    pub limits: *const ews_limits,
     /// Milliseconds for name resolution and the TCP connect together
     /// (default 10000; 0: no limit).
     pub connect_timeout_ms: u32,
@@ -152,8 +170,84 @@ pub struct ews_client_options {
     pub reconnect_max_ms: u32,
     /// Attempts in a row before giving up (0, the default: never).
     pub reconnect_max_attempts: u32,
-    /// TLS settings for wss://.
-    pub tls: ews_tls_settings,
+    /// TLS settings for wss://, or NULL for none; borrowed during
+    /// ews_client_new() only.
+    pub tls: *const ews_tls_settings,
+}
+
+// SAFETY: repr(C), `size` first, then optional function pointers and a raw
+// pointer.
+unsafe impl SizedStruct for ews_client_handlers {
+    const FIRST_LAYOUT: usize = offset_of!(ews_client_handlers, user) + size_of::<*mut c_void>();
+
+    fn defaults(size: usize) -> ews_client_handlers {
+        ews_client_handlers {
+            size,
+            established: None,
+            receive: None,
+            closed: None,
+            connection_error: None,
+            user: null_mut(),
+        }
+    }
+}
+
+/// Fills the first `size` bytes of `*handlers` with the defaults (every
+/// callback NULL, NULL user) and sets `handlers->size` to `size`.
+///
+/// Call it as `ews_client_handlers_init(&handlers, sizeof handlers)`:
+/// nothing past `size` bytes is written. NULL is ignored. No error. Safe
+/// from any thread (it touches only `*handlers`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_client_handlers_init(handlers: *mut ews_client_handlers, size: usize) {
+    guard((), || sized::init(handlers, size))
+}
+
+// SAFETY: repr(C), `size` first, then raw pointers.
+unsafe impl SizedStruct for ews_tls_settings {
+    const FIRST_LAYOUT: usize = offset_of!(ews_tls_settings, key_file) + size_of::<*const c_char>();
+
+    fn defaults(size: usize) -> ews_tls_settings {
+        ews_tls_settings { size, ca_file: null(), cert_file: null(), key_file: null() }
+    }
+}
+
+/// Fills the first `size` bytes of `*tls` with the defaults (no files: the
+/// system's CA certificates, no client certificate) and sets `tls->size`
+/// to `size`.
+///
+/// Call it as `ews_tls_settings_init(&tls, sizeof tls)`: nothing past
+/// `size` bytes is written. NULL is ignored. No error. Safe from any
+/// thread (it touches only `*tls`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_tls_settings_init(tls: *mut ews_tls_settings, size: usize) {
+    guard((), || sized::init(tls, size))
+}
+
+// SAFETY: repr(C), `size` first, then integers and raw pointers.
+unsafe impl SizedStruct for ews_client_options {
+    const FIRST_LAYOUT: usize = offset_of!(ews_client_options, tls) + size_of::<*const ews_tls_settings>();
+
+    fn defaults(size: usize) -> ews_client_options {
+        ews_client_options {
+            size,
+            limits: null(),
+            connect_timeout_ms: 10_000,
+            keepalive_interval_ms: 0,
+            keepalive_timeout_ms: 0,
+            streaming: 0,
+            origin: null(),
+            protocols: null(),
+            protocol_count: 0,
+            headers: null(),
+            header_count: 0,
+            reconnect: 0,
+            reconnect_min_ms: 500,
+            reconnect_max_ms: 30_000,
+            reconnect_max_attempts: 0,
+            tls: null(),
+        }
+    }
 }
 
 /// A WebSocket client. See ews_client_new().
@@ -217,44 +311,32 @@ impl Handler for CHandler {
     }
 }
 
-/// Fills `opts` with the defaults: default limits, 10 s connect timeout,
-/// no keepalive, whole messages, no origin, subprotocols or extra headers,
-/// no reconnection (500 ms to 30 s when turned on, no attempt limit), no
-/// TLS files.
+/// Fills the first `size` bytes of `*opts` with the defaults (NULL limits,
+/// that is the default limits; 10 s connect timeout, no keepalive, whole
+/// messages, no origin, subprotocols or extra headers, no reconnection
+/// (500 ms to 30 s when turned on, no attempt limit), NULL TLS settings)
+/// and sets `opts->size` to `size`.
+///
+/// Call it as `ews_client_options_init(&opts, sizeof opts)`: nothing past
+/// `size` bytes is written. NULL is ignored. No error. Safe from any
+/// thread (it touches only `*opts`).
 #[unsafe(no_mangle)]
-pub extern "C" fn ews_client_options_init(opts: *mut ews_client_options) {
-    guard((), || {
-        ptr::write(
-            opts,
-            ews_client_options {
-                limits: Limits::default(),
-                connect_timeout_ms: 10_000,
-                keepalive_interval_ms: 0,
-                keepalive_timeout_ms: 0,
-                streaming: 0,
-                origin: null(),
-                protocols: null(),
-                protocol_count: 0,
-                headers: null(),
-                header_count: 0,
-                reconnect: 0,
-                reconnect_min_ms: 500,
-                reconnect_max_ms: 30_000,
-                reconnect_max_attempts: 0,
-                tls: ews_tls_settings { ca_file: null(), cert_file: null(), key_file: null() },
-            },
-        );
-    })
+pub extern "C" fn ews_client_options_init(opts: *mut ews_client_options, size: usize) {
+    guard((), || sized::init(opts, size))
 }
 
 fn path(p: *const c_char) -> Result<Option<PathBuf>, c_int> {
     optional_string(p).map(|s| s.map(PathBuf::from))
 }
 
-fn options(o: &ews_client_options) -> Result<Options, c_int> {
+/// The core's client options for `opts` (NULL: the defaults). Errors:
+/// EWS_EINVAL (a struct not initialised, invalid strings).
+fn options(opts: *const ews_client_options) -> Result<Options, c_int> {
+    let o = sized::read_or_default(opts)?;
+    let tls = sized::read_or_default(o.tls)?;
     Ok(Options {
         config: Config {
-            limits: o.limits,
+            limits: limits_or_default(o.limits)?,
             streaming: o.streaming != 0,
             control_events: false,
             keepalive_interval_ms: o.keepalive_interval_ms,
@@ -270,9 +352,9 @@ fn options(o: &ews_client_options) -> Result<Options, c_int> {
             max_attempts: o.reconnect_max_attempts,
         }),
         tls: TlsSettings {
-            ca_file: path(o.tls.ca_file)?,
-            cert_file: path(o.tls.cert_file)?,
-            key_file: path(o.tls.key_file)?,
+            ca_file: path(tls.ca_file)?,
+            cert_file: path(tls.cert_file)?,
+            key_file: path(tls.key_file)?,
         },
     })
 }
@@ -284,10 +366,12 @@ fn options(o: &ews_client_options) -> Result<Options, c_int> {
 /// ews_client_service()).
 ///
 /// `handlers` is copied (NULL: no callbacks); its user pointer is passed
-/// back as is. `opts` may be NULL for the defaults. On success writes the
-/// client to `*out` (free it with ews_client_free()) and returns 0.
-/// Errors: EWS_EINVAL (NULL `url` or `out`, a URL that is not a valid
-/// ws:// URL, invalid options), EWS_ENOTSUP (wss://: TLS is not supported
+/// back as is. `opts` may be NULL for the defaults; it and what it points
+/// to are borrowed for the call only. On success writes the client to
+/// `*out` (free it with ews_client_free()) and returns 0. Errors:
+/// EWS_EINVAL (NULL `url` or `out`, a URL that is not a valid ws:// URL,
+/// handlers, options, limits or TLS settings not initialised with their
+/// init function, invalid options), EWS_ENOTSUP (wss://: TLS is not supported
 /// by this build), EWS_EIO (no event loop could be made).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_client_new(
@@ -301,26 +385,10 @@ pub extern "C" fn ews_client_new(
         if out.is_null() {
             return EWS_EINVAL;
         }
-        let o = match ptr::obj(opts) {
-            Some(o) => *o,
-            None => {
-                let mut o = std::mem::MaybeUninit::uninit();
-                ews_client_options_init(o.as_mut_ptr());
-                // SAFETY: ews_client_options_init wrote every field.
-                unsafe { o.assume_init() }
-            }
+        let (options, h) = match (options(opts), sized::read_or_default(handlers)) {
+            (Ok(options), Ok(h)) => (options, h),
+            (Err(code), _) | (_, Err(code)) => return code,
         };
-        let options = match options(&o) {
-            Ok(options) => options,
-            Err(code) => return code,
-        };
-        let h = ptr::obj(handlers).copied().unwrap_or(ews_client_handlers {
-            established: None,
-            receive: None,
-            closed: None,
-            connection_error: None,
-            user: std::ptr::null_mut(),
-        });
         let handle = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
         let handler = CHandler { h, handle: handle.clone() };
         match Client::new(url, options, Box::new(handler)) {

@@ -1,6 +1,6 @@
 //! `ews_conn`: a WebSocket connection without I/O (the sans-IO C API).
 //!
-//! Methods: ews_conn_new, ews_conn_free, ews_conn_feed, ews_conn_on_eof,
+//! Methods: ews_conn_options_init, ews_conn_new, ews_conn_free, ews_conn_feed, ews_conn_on_eof,
 //! ews_conn_output, ews_conn_consume, ews_conn_send, ews_conn_send_frame,
 //! ews_conn_ping, ews_conn_pong, ews_conn_close, ews_conn_accept,
 //! ews_conn_reject, ews_conn_next_deadline, ews_conn_on_time,
@@ -9,15 +9,18 @@
 //! ews_conn_error_detail.
 
 use std::ffi::{CString, c_char, c_int};
+use std::mem::{offset_of, size_of};
 use std::ptr::null;
 
 use crate::error::Error;
 use crate::ffi::errors::{EWS_EINVAL, EWS_EPANIC, EWS_OK, code_of, result_code};
+use crate::ffi::options::{ews_limits, limits_or_default};
 use crate::ffi::panic::guard;
 use crate::ffi::ptr::{self, Str};
+use crate::ffi::sized::{self, SizedStruct};
 use crate::proto::close::MAX_REASON_LEN;
 use crate::proto::handshake::client::ClientOptions;
-use crate::proto::{Config, Connection, Event, Limits, Opcode, Role, ServerOptions, State};
+use crate::proto::{Config, Connection, Event, Opcode, Role, ServerOptions, State};
 
 /// The client role: sends masked frames.
 pub const EWS_ROLE_CLIENT: c_int = 0;
@@ -73,8 +76,12 @@ pub struct ews_header {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ews_conn_options {
-    /// The limits (sizes and timeouts).
-    pub limits: Limits,
+    /// The size of this struct as the caller's header declares it; set by
+    /// ews_conn_options_init().
+    pub size: usize,
+    /// The limits (sizes and timeouts), or NULL for the defaults. Borrowed
+    /// during ews_conn_new() only.
+    pub limits: *const ews_limits,
     /// Non-zero: deliver data as EWS_EVENT_FRAGMENT pieces as they arrive
     /// instead of whole messages (nothing is buffered).
     pub streaming: c_int,
@@ -87,6 +94,9 @@ pub struct ews_conn_options {
     pub keepalive_timeout_ms: u32,
     /// Non-zero: no HTTP handshake; the connection starts open.
     pub no_http: c_int,
+    /// Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
+    /// accept or reject each request.
+    pub defer_accept: c_int,
     /// Client: the resource (path and query) to request; NULL gives "/".
     pub resource: *const c_char,
     /// Client: the Host value (required unless no_http).
@@ -107,9 +117,6 @@ pub struct ews_conn_options {
     pub resources: *const *const c_char,
     /// The number of entries in `resources`.
     pub resource_count: usize,
-    /// Server: non-zero to stop at EWS_EVENT_REQUEST for the host to
-    /// accept or reject each request.
-    pub defer_accept: c_int,
 }
 
 /// Something that happened on a connection; which fields are set depends
@@ -171,43 +178,44 @@ pub struct ews_conn {
     resource: Option<CString>,
 }
 
-/// Fills `opts` with the defaults: default limits, no streaming, no
-/// control events, no keepalive, HTTP handshake, all pointers NULL.
-#[unsafe(no_mangle)]
-pub extern "C" fn ews_conn_options_init(opts: *mut ews_conn_options) {
-    guard((), || {
-        ptr::write(
-            opts,
-            ews_conn_options {
-                limits: Limits::default(),
-                streaming: 0,
-                control_events: 0,
-                keepalive_interval_ms: 0,
-                keepalive_timeout_ms: 0,
-                no_http: 0,
-                resource: null(),
-                host: null(),
-                origin: null(),
-                protocols: null(),
-                protocol_count: 0,
-                headers: null(),
-                header_count: 0,
-                resources: null(),
-                resource_count: 0,
-                defer_accept: 0,
-            },
-        );
-    })
+// SAFETY: repr(C), `size` first, then integers and raw pointers.
+unsafe impl SizedStruct for ews_conn_options {
+    const FIRST_LAYOUT: usize = offset_of!(ews_conn_options, resource_count) + size_of::<usize>();
+
+    fn defaults(size: usize) -> ews_conn_options {
+        ews_conn_options {
+            size,
+            limits: null(),
+            streaming: 0,
+            control_events: 0,
+            keepalive_interval_ms: 0,
+            keepalive_timeout_ms: 0,
+            no_http: 0,
+            defer_accept: 0,
+            resource: null(),
+            host: null(),
+            origin: null(),
+            protocols: null(),
+            protocol_count: 0,
+            headers: null(),
+            header_count: 0,
+            resources: null(),
+            resource_count: 0,
+        }
+    }
 }
 
-/// Fills `limits` with the defaults: 1 MiB frames and messages, 8 KiB and
-/// 64 header fields for the handshake, 10 s handshake timeout, 5 s close
-/// timeout, 64 KiB send queue, 4096-byte receive buffer start and step.
+/// Fills the first `size` bytes of `*opts` with the defaults (NULL limits,
+/// that is the default limits; no streaming, no control events, no
+/// keepalive, HTTP handshake, all pointers NULL) and sets `opts->size` to
+/// `size`.
+///
+/// Call it as `ews_conn_options_init(&opts, sizeof opts)`: nothing past
+/// `size` bytes is written. NULL is ignored. No error. Safe from any
+/// thread (it touches only `*opts`).
 #[unsafe(no_mangle)]
-pub extern "C" fn ews_limits_init(limits: *mut Limits) {
-    guard((), || {
-        ptr::write(limits, Limits::default());
-    })
+pub extern "C" fn ews_conn_options_init(opts: *mut ews_conn_options, size: usize) {
+    guard((), || sized::init(opts, size))
 }
 
 pub(crate) fn string_list(p: *const *const c_char, n: usize) -> Result<Vec<String>, c_int> {
@@ -247,7 +255,7 @@ fn new_conn(role: c_int, o: &ews_conn_options) -> Result<Connection, c_int> {
         _ => return Err(EWS_EINVAL),
     };
     let config = Config {
-        limits: o.limits,
+        limits: limits_or_default(o.limits)?,
         streaming: o.streaming != 0,
         control_events: o.control_events != 0,
         keepalive_interval_ms: o.keepalive_interval_ms,
@@ -276,27 +284,21 @@ fn new_conn(role: c_int, o: &ews_conn_options) -> Result<Connection, c_int> {
 /// Creates a connection in `role` (EWS_ROLE_CLIENT or EWS_ROLE_SERVER).
 ///
 /// `opts` may be NULL for the defaults (a server accepting any resource;
-/// a client needs `opts->host`). A client queues its handshake request at
+/// a client needs `opts->host`); it and everything it points to are
+/// borrowed for the call only. A client queues its handshake request at
 /// once: send ews_conn_output() first. On success writes the new
 /// connection to `*out` (free it with ews_conn_free()) and returns 0.
-/// Errors: EWS_EINVAL (NULL `out`, bad role, invalid option strings,
-/// limits with a zero size).
+/// Errors: EWS_EINVAL (NULL `out`, bad role, options or limits not
+/// initialised with their init function, invalid option strings, limits
+/// with a zero size).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_conn_new(role: c_int, opts: *const ews_conn_options, out: *mut *mut ews_conn) -> c_int {
     guard(EWS_EPANIC, || {
         if out.is_null() {
             return EWS_EINVAL;
         }
-        let mut defaults = std::mem::MaybeUninit::uninit();
-        let o = match ptr::obj(opts) {
-            Some(o) => *o,
-            None => {
-                ews_conn_options_init(defaults.as_mut_ptr());
-                // SAFETY: ews_conn_options_init wrote every field.
-                unsafe { defaults.assume_init() }
-            }
-        };
-        match new_conn(role, &o) {
+        let made = sized::read_or_default(opts).and_then(|o| new_conn(role, &o));
+        match made {
             Ok(conn) => {
                 let handle = ews_conn { conn, reason: [0; MAX_REASON_LEN + 1], subprotocol: None, resource: None };
                 ptr::write(out, ptr::to_c(handle));

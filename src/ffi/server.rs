@@ -1,10 +1,10 @@
 //! `ews_server` and `ews_request`: the built-in server and the HTTP
 //! requests its routes receive.
 //!
-//! Methods of ews_server: ews_server_options_init, ews_server_new,
-//! ews_server_listen, ews_server_route, ews_server_add_route,
-//! ews_server_run, ews_server_start, ews_server_stop, ews_server_join,
-//! ews_server_free.
+//! Methods of ews_server: ews_server_options_init (in [`super::options`]),
+//! ews_server_new, ews_server_listen, ews_route_init, ews_server_route,
+//! ews_server_add_route, ews_server_run, ews_server_start,
+//! ews_server_stop, ews_server_join, ews_server_free.
 //!
 //! Methods of ews_request (only during the service callback):
 //! ews_request_method, ews_request_target, ews_request_path,
@@ -12,15 +12,17 @@
 //! ews_request_is_websocket, ews_request_respond; and ews_wss_upgrade().
 
 use std::ffi::{CString, c_char, c_int, c_void};
+use std::mem::{offset_of, size_of};
 use std::net::SocketAddr;
-use std::ptr::null;
+use std::ptr::{null, null_mut};
 use std::sync::Arc;
 
 use crate::ffi::errors::{EWS_EINVAL, EWS_ENOSPC, EWS_EPANIC, EWS_OK, code_of, result_code};
+use crate::ffi::options::{ews_limits, ews_server_options, limits, server_options};
 use crate::ffi::panic::guard;
 use crate::ffi::ptr::{self, Str};
-use crate::proto::Limits;
-use crate::server::{HttpRequest, Server, ServerOptions, Service};
+use crate::ffi::sized::{self, SizedStruct};
+use crate::server::{HttpRequest, Server, Service};
 
 /// A WebSocket and HTTP server with its own event loop. See ews_server_new().
 pub struct ews_server {
@@ -52,9 +54,14 @@ impl ews_request {
 pub type ews_service_fn = Option<extern "C" fn(user: *mut c_void, req: *mut ews_request)>;
 
 /// A route: a path (exact, or a prefix) served by a service callback.
+/// Initialise with ews_route_init() and set the path and service; ews
+/// copies what it needs in ews_server_add_route().
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ews_route {
+    /// The size of this struct as the caller's header declares it; set by
+    /// ews_route_init().
+    pub size: usize,
     /// The path, starting with '/'.
     pub path: *const c_char,
     /// Non-zero: every path that starts with `path`.
@@ -64,11 +71,43 @@ pub struct ews_route {
     /// Passed to the service callback.
     pub user: *mut c_void,
     /// Limits for this route's connections, or NULL for the server's.
-    pub limits: *const Limits,
+    pub limits: *const ews_limits,
     /// The subprotocols supported, in order of preference (or NULL).
     pub protocols: *const *const c_char,
     /// The number of entries in `protocols`.
     pub protocol_count: usize,
+}
+
+// SAFETY: repr(C), `size` first, then integers, raw pointers and an
+// optional function pointer.
+unsafe impl SizedStruct for ews_route {
+    const FIRST_LAYOUT: usize = offset_of!(ews_route, protocol_count) + size_of::<usize>();
+
+    fn defaults(size: usize) -> ews_route {
+        ews_route {
+            size,
+            path: null(),
+            prefix: 0,
+            service: None,
+            user: null_mut(),
+            limits: null(),
+            protocols: null(),
+            protocol_count: 0,
+        }
+    }
+}
+
+/// Fills the first `size` bytes of `*route` with the defaults (no path, an
+/// exact path, no service, NULL user, the server's limits, no
+/// subprotocols) and sets `route->size` to `size`. Set `path` and
+/// `service` before ews_server_add_route().
+///
+/// Call it as `ews_route_init(&route, sizeof route)`: nothing past `size`
+/// bytes is written. NULL is ignored. No error. Safe from any thread (it
+/// touches only `*route`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_route_init(route: *mut ews_route, size: usize) {
+    guard((), || sized::init(route, size))
 }
 
 struct CService {
@@ -96,27 +135,22 @@ impl Service for CService {
     }
 }
 
-/// Fills `opts` with the defaults: default limits, 100000 connections,
-/// 1024 pending handshakes, 10 s send timeout, no keepalive, 64 KiB read
-/// buffer.
+/// Creates a server (not yet listening or running). `opts` (and the limits
+/// it points to) may be NULL for the defaults; it is borrowed for the call
+/// only. Writes the server to `*out` (free with ews_server_free()) and
+/// returns 0. Errors: EWS_EINVAL (NULL `out`, options or limits not
+/// initialised with their init function, limits with a zero size), EWS_EIO
+/// (no event loop could be made).
 #[unsafe(no_mangle)]
-pub extern "C" fn ews_server_options_init(opts: *mut ServerOptions) {
-    guard((), || {
-        ptr::write(opts, ServerOptions::default());
-    })
-}
-
-/// Creates a server (not yet listening or running). `opts` may be NULL for
-/// the defaults. Writes it to `*out` (free with ews_server_free()) and
-/// returns 0. Errors: EWS_EINVAL (NULL `out`, limits with a zero size),
-/// EWS_EIO (no event loop could be made).
-#[unsafe(no_mangle)]
-pub extern "C" fn ews_server_new(opts: *const ServerOptions, out: *mut *mut ews_server) -> c_int {
+pub extern "C" fn ews_server_new(opts: *const ews_server_options, out: *mut *mut ews_server) -> c_int {
     guard(EWS_EPANIC, || {
         if out.is_null() {
             return EWS_EINVAL;
         }
-        let options = ptr::obj(opts).copied().unwrap_or_default();
+        let options = match server_options(opts) {
+            Ok(options) => options,
+            Err(code) => return code,
+        };
         match Server::new(options) {
             Ok(server) => {
                 ptr::write(out, ptr::to_c(ews_server { server }));
@@ -143,17 +177,19 @@ pub extern "C" fn ews_server_listen(server: *mut ews_server, addr: *const c_char
     })
 }
 
-/// Adds a route; see ews_route. A route for the same path and kind
-/// replaces the earlier one. Only before the server runs. Errors:
-/// EWS_EINVAL (NULL, a path not starting with '/', NULL service, invalid
-/// limits or subprotocols), EWS_ESTATE (running).
+/// Adds a route; see ews_route. `route` (and what it points to) is
+/// borrowed for the call only; the service's `user` pointer is kept. A
+/// route for the same path and kind replaces the earlier one. Only before
+/// the server runs. Errors: EWS_EINVAL (NULL, a route or limits not
+/// initialised with their init function, a path not starting with '/',
+/// NULL service, invalid limits or subprotocols), EWS_ESTATE (running).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_server_add_route(server: *mut ews_server, route: *const ews_route) -> c_int {
     guard(EWS_EPANIC, || {
-        let (Some(s), Some(r)) = (ptr::obj(server), ptr::obj(route)) else { return EWS_EINVAL };
+        let (Some(s), Ok(Some(r))) = (ptr::obj(server), sized::read(route)) else { return EWS_EINVAL };
         let (Str::Text(path), Some(f)) = (ptr::string(r.path), r.service) else { return EWS_EINVAL };
         let Ok(protocols) = crate::ffi::conn::string_list(r.protocols, r.protocol_count) else { return EWS_EINVAL };
-        let limits = ptr::obj(r.limits).copied();
+        let Ok(limits) = limits(r.limits) else { return EWS_EINVAL };
         let service = Arc::new(CService { f, user: r.user });
         result_code(s.server.route(path, r.prefix != 0, service, limits, protocols))
     })
@@ -170,7 +206,7 @@ pub extern "C" fn ews_server_route(
     service: ews_service_fn,
     user: *mut c_void,
 ) -> c_int {
-    let route = ews_route { path, prefix, service, user, limits: null(), protocols: null(), protocol_count: 0 };
+    let route = ews_route { path, prefix, service, user, ..ews_route::defaults(size_of::<ews_route>()) };
     ews_server_add_route(server, &route)
 }
 

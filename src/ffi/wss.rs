@@ -1,13 +1,14 @@
 //! `ews_wss` and `ews_wsscb`: a server-side WebSocket connection and its
 //! callbacks, in the shape of Barracuda's WSS / WSSCB.
 //!
-//! Methods: ews_wss_new, ews_wss_free, ews_wss_upgrade,
+//! Methods: ews_wsscb_init, ews_wss_new, ews_wss_free, ews_wss_upgrade,
 //! ews_wss_upgrade_fd, ews_wss_connect, ews_wss_write, ews_wss_try_write,
 //! ews_wss_write_frame, ews_wss_close, ews_wss_is_valid, ews_wss_peer,
 //! ews_wss_resource, ews_wss_subprotocol, ews_wss_queued, ews_wss_set_user,
 //! ews_wss_user.
 
 use std::ffi::{c_char, c_int, c_void};
+use std::mem::{offset_of, size_of};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::ptr::{null, null_mut};
 use std::sync::{Arc, LazyLock};
@@ -18,6 +19,7 @@ use crate::ffi::helpers::opcode;
 use crate::ffi::panic::guard;
 use crate::ffi::ptr::{self, Str};
 use crate::ffi::server::{ews_request, ews_server, write_peer};
+use crate::ffi::sized::{self, SizedStruct};
 use crate::server::{CloseStatus, Handler, Wait, Wss};
 
 /// A server-side WebSocket connection (Barracuda's WSS). Made by
@@ -46,15 +48,21 @@ pub type ews_ping_fn = Option<extern "C" fn(cb: *mut ews_wsscb, wss: *mut ews_ws
 /// EWS_EAGAIN.
 pub type ews_drain_fn = Option<extern "C" fn(cb: *mut ews_wsscb, wss: *mut ews_wss)>;
 
-/// The callbacks of a connection (Barracuda's WSSCB). The host fills it
-/// and usually embeds it in its own per-connection object: each callback
+/// The callbacks of a connection (Barracuda's WSSCB). The host
+/// initialises it with ews_wsscb_init(), sets the callbacks, and usually
+/// embeds it first in its own per-connection object: each callback
 /// receives the pointer given to ews_wss_new() first, so it can be cast
-/// back to that object. Callbacks run on the server's loop thread and may
-/// call ews_wss_write(), ews_wss_close() and ews_wss_free() on any
-/// connection, including their own.
+/// back to that object. ews does not copy it: it reads the struct (the
+/// fields within its `size`) each time it calls a callback, so it must
+/// stay valid until ews_wss_free(). Callbacks run on the server's loop
+/// thread and may call ews_wss_write(), ews_wss_close() and ews_wss_free()
+/// on any connection, including their own.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ews_wsscb {
+    /// The size of this struct as the caller's header declares it; set by
+    /// ews_wsscb_init().
+    pub size: usize,
     /// A message arrived (required).
     pub frame: ews_frame_fn,
     /// The connection ended (required).
@@ -65,6 +73,28 @@ pub struct ews_wsscb {
     pub drain: ews_drain_fn,
 }
 
+// SAFETY: repr(C), `size` first, then optional function pointers.
+unsafe impl SizedStruct for ews_wsscb {
+    const FIRST_LAYOUT: usize = offset_of!(ews_wsscb, drain) + size_of::<ews_drain_fn>();
+
+    fn defaults(size: usize) -> ews_wsscb {
+        ews_wsscb { size, frame: None, close: None, ping: None, drain: None }
+    }
+}
+
+/// Fills the first `size` bytes of `*cb` with the defaults (every callback
+/// NULL) and sets `cb->size` to `size`; set `frame` and `close` (required)
+/// and any other callback afterwards.
+///
+/// Call it as `ews_wsscb_init(&cb, sizeof cb)`: nothing past `size` bytes
+/// is written, so the host's own fields after an embedded ews_wsscb are
+/// safe. NULL is ignored. No error. Safe from any thread (it touches only
+/// `*cb`).
+#[unsafe(no_mangle)]
+pub extern "C" fn ews_wsscb_init(cb: *mut ews_wsscb, size: usize) {
+    guard((), || sized::init(cb, size))
+}
+
 /// The handler that calls a connection's ews_wsscb (its context).
 struct CCallbacks;
 
@@ -72,9 +102,12 @@ struct CCallbacks;
 /// context, so a connection costs no allocation of its own for it.
 static C_CALLBACKS: LazyLock<Arc<CCallbacks>> = LazyLock::new(|| Arc::new(CCallbacks));
 
+/// The host's callback struct of a connection and its callbacks as this
+/// library knows them (none when the struct was spoilt since
+/// ews_wss_new() checked it).
 fn callbacks(wss: &Wss) -> (*mut ews_wsscb, ews_wsscb) {
     let cb = wss.context() as *mut ews_wsscb;
-    let table = ptr::obj(cb).copied().unwrap_or(ews_wsscb { frame: None, close: None, ping: None, drain: None });
+    let table = sized::read(cb).ok().flatten().unwrap_or_else(|| ews_wsscb::defaults(size_of::<ews_wsscb>()));
     (cb, table)
 }
 
@@ -137,8 +170,8 @@ fn wss_arc(wss: *const ews_wss) -> Option<Arc<Wss>> {
 /// `expand_size` (Barracuda's DynBuffer sizes; 0 takes the route's
 /// limits). Connect it with ews_wss_upgrade(), ews_wss_upgrade_fd() or
 /// ews_wss_connect(). Writes it to `*out` and returns 0. Errors:
-/// EWS_EINVAL (NULL, a callback struct without frame or close, sizes over
-/// 4 GiB).
+/// EWS_EINVAL (NULL, a callback struct not initialised with
+/// ews_wsscb_init() or without frame or close, sizes over 4 GiB).
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_wss_new(
     cb: *mut ews_wsscb,
@@ -147,7 +180,7 @@ pub extern "C" fn ews_wss_new(
     out: *mut *mut ews_wss,
 ) -> c_int {
     guard(EWS_EPANIC, || {
-        let Some(table) = ptr::obj(cb) else { return EWS_EINVAL };
+        let Ok(Some(table)) = sized::read(cb.cast_const()) else { return EWS_EINVAL };
         if table.frame.is_none() || table.close.is_none() || out.is_null() {
             return EWS_EINVAL;
         }

@@ -1,10 +1,9 @@
 //! Limits and options of a connection.
 
 /// Limits of a connection. Every field is configurable; `Limits::default()`
-/// (in C, `ews_limits_init()`) gives the defaults listed per field.
+/// gives the defaults listed per field.
 ///
 /// A limit of 0 means "none" for the timeouts; the sizes must be at least 1.
-#[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The largest frame payload accepted, in bytes (default 1 MiB). A
@@ -28,7 +27,7 @@ pub struct Limits {
     /// handshake, seen from a client (default 5000; 0: no limit).
     pub close_timeout_ms: u32,
     /// Bytes of outgoing data a connection may queue before writers block
-    /// or get `EWS_EAGAIN` (default 65536). Control frames are never held
+    /// or get [`Error::WouldBlock`](crate::error::Error::WouldBlock) (default 65536). Control frames are never held
     /// back by this limit. Used by the server and the stream API.
     pub send_queue_bytes: u64,
     /// The first allocation for a message that does not arrive whole in one

@@ -2,9 +2,8 @@
 
 use crate::proto::Limits;
 
-/// Options of a server. `ServerOptions::default()` (in C,
-/// `ews_server_options_init()`) gives the defaults listed per field.
-#[repr(C)]
+/// Options of a server. `ServerOptions::default()` gives the defaults
+/// listed per field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerOptions {
     /// Limits for every connection (routes may override them).
@@ -14,7 +13,8 @@ pub struct ServerOptions {
     pub max_connections: u32,
     /// The most connections still in their HTTP handshake (default 1024).
     /// Connections beyond it are answered 503 and closed. Sockets the host
-    /// hands over (ews_wss_connect(), ews_wss_upgrade_fd()) were accepted
+    /// hands over ([`Server::connect`](crate::server::Server::connect),
+    /// [`Server::upgrade_fd`](crate::server::Server::upgrade_fd)) were accepted
     /// by the host already: neither limit refuses them.
     pub max_pending: u32,
     /// How long a blocking write waits for room in a full send queue, in

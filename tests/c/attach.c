@@ -172,7 +172,7 @@ static void pipe_pair(void) {
     char buf[16];
     CHECK_EQ(pipe(up), 0);
     CHECK_EQ(pipe(down), 0);
-    ews_attach_options_init(&o);
+    ews_attach_options_init(&o, sizeof o);
     o.write_fd = up[1];
     CHECK_EQ(ews_attach_client_ex(down[0], EWS_WS_TEXT | EWS_WS_NOHTTP, NULL, NULL, &o, 0, &c), EWS_OK);
     o.write_fd = down[1];

@@ -115,11 +115,20 @@ static void expect_open(ews_client *c, record *r, int line) {
     }
 }
 
+static void handlers(ews_client_handlers *h, record *r) {
+    ews_client_handlers_init(h, sizeof *h);
+    h->established = on_established;
+    h->receive = on_receive;
+    h->closed = on_closed;
+    h->connection_error = on_error;
+    h->user = r;
+}
+
 static ews_client *new_client(const char *path, int port, record *r, const ews_client_options *o) {
     char url[128];
     ews_client *c = NULL;
-    ews_client_handlers h = {on_established, on_receive, on_closed, on_error, NULL};
-    h.user = r;
+    ews_client_handlers h;
+    handlers(&h, r);
     snprintf(url, sizeof url, "ws://127.0.0.1:%d%s", port, path);
     CHECK_EQ(ews_client_new(url, &h, o, &c), EWS_OK);
     CHECK(c != NULL);
@@ -243,14 +252,17 @@ static void connection_error(const char *path, int port, const char *host, int e
     record r;
     ews_client *c = NULL;
     ews_client_options o;
-    ews_client_handlers h = {on_established, on_receive, on_closed, on_error, NULL};
+    ews_limits limits;
+    ews_client_handlers h;
     char url[128];
     record_init(&r);
-    h.user = &r;
-    ews_client_options_init(&o);
+    handlers(&h, &r);
+    ews_limits_init(&limits, sizeof limits);
+    limits.handshake_timeout_ms = 500;
+    ews_client_options_init(&o, sizeof o);
     /* A resolver may be slow to say that a .invalid name does not exist. */
     o.connect_timeout_ms = strcmp(host, "name.invalid") == 0 ? 30000 : 3000;
-    o.limits.handshake_timeout_ms = 500;
+    o.limits = &limits;
     snprintf(url, sizeof url, "ws://%s:%d%s", host, port, path);
     CHECK_EQ(ews_client_new(url, &h, &o, &c), EWS_OK);
     CHECK_EQ(ews_client_start(c), EWS_OK);
@@ -283,7 +295,7 @@ static void reconnection_gives_up(void) {
     ews_client *c;
     ews_client_options o;
     record_init(&r);
-    ews_client_options_init(&o);
+    ews_client_options_init(&o, sizeof o);
     o.reconnect = 1;
     o.reconnect_min_ms = 10;
     o.reconnect_max_ms = 40;
@@ -300,6 +312,7 @@ static void reconnection_gives_up(void) {
 static void arguments(void) {
     ews_client *c = NULL;
     ews_client_options o;
+    ews_tls_settings tls;
     const char *protocols[] = {"bad token"};
     char buf[8];
     CHECK_EQ(ews_client_new(NULL, NULL, NULL, &c), EWS_EINVAL);
@@ -307,14 +320,16 @@ static void arguments(void) {
     CHECK_EQ(ews_client_new("http://127.0.0.1/", NULL, NULL, &c), EWS_EINVAL);
     CHECK_EQ(ews_client_new("ws://127.0.0.1/#fragment", NULL, NULL, &c), EWS_EINVAL);
     CHECK_EQ(ews_client_new("wss://127.0.0.1/", NULL, NULL, &c), EWS_ENOTSUP);
-    ews_client_options_init(&o);
+    ews_client_options_init(&o, sizeof o);
     o.protocols = protocols;
     o.protocol_count = 1;
     CHECK_EQ(ews_client_new("ws://127.0.0.1/", NULL, &o, &c), EWS_EINVAL);
     CHECK(c == NULL);
     /* TLS settings are accepted for ws:// (and kept for wss://). */
-    ews_client_options_init(&o);
-    o.tls.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+    ews_tls_settings_init(&tls, sizeof tls);
+    tls.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+    ews_client_options_init(&o, sizeof o);
+    o.tls = &tls;
     CHECK_EQ(ews_client_new("ws://[::1]:9/", NULL, &o, &c), EWS_OK);
     CHECK_EQ(ews_client_subprotocol(c, buf, sizeof buf), 0);
     CHECK_EQ(ews_client_close(c, 999, NULL), EWS_EINVAL); /* checked even when no frame is sent */

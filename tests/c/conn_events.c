@@ -168,7 +168,7 @@ static ews_conn *open_conn(int role, const ews_conn_options *base) {
     if (base != NULL) {
         opts = *base;
     } else {
-        ews_conn_options_init(&opts);
+        ews_conn_options_init(&opts, sizeof opts);
     }
     opts.no_http = 1;
     CHECK_EQ(ews_conn_new(role, &opts, &conn), EWS_OK);
@@ -279,7 +279,7 @@ static void eof_during_the_client_handshake_is_a_handshake_failure(void) {
     ews_conn_options opts;
     ews_conn *conn = NULL;
     ews_event ev;
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.host = "example.com";
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &conn), EWS_OK);
     CHECK(drain(conn) > 0);
@@ -299,11 +299,14 @@ static void eof_during_the_client_handshake_is_a_handshake_failure(void) {
 
 static void client_handshake_times_out(void) {
     ews_conn_options opts;
+    ews_limits limits;
     ews_conn *conn = NULL;
     ews_event ev;
-    ews_conn_options_init(&opts);
+    ews_limits_init(&limits, sizeof limits);
+    limits.handshake_timeout_ms = 300;
+    ews_conn_options_init(&opts, sizeof opts);
     opts.host = "example.com";
-    opts.limits.handshake_timeout_ms = 300;
+    opts.limits = &limits;
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &conn), EWS_OK);
     CHECK(drain(conn) > 0);
     CHECK_EQ(ews_conn_next_deadline(conn), 0); /* a timer waits to be started */
@@ -322,10 +325,13 @@ static void client_handshake_times_out(void) {
 
 static void close_times_out_without_the_peers_close_frame(void) {
     ews_conn_options opts;
+    ews_limits limits;
     ews_conn *conn;
     ews_event ev;
-    ews_conn_options_init(&opts);
-    opts.limits.close_timeout_ms = 200;
+    ews_limits_init(&limits, sizeof limits);
+    limits.close_timeout_ms = 200;
+    ews_conn_options_init(&opts, sizeof opts);
+    opts.limits = &limits;
     conn = open_conn(EWS_ROLE_SERVER, &opts);
     CHECK_EQ(ews_conn_next_deadline(conn), -1); /* no keepalive: no timer */
     CHECK_EQ(ews_conn_close(conn, 1001, "going"), EWS_OK);
@@ -346,13 +352,16 @@ static void close_times_out_without_the_peers_close_frame(void) {
  * to drop the transport first, then wants to close it itself. */
 static void closed_client_wants_close_after_the_close_timeout(void) {
     ews_conn_options opts;
+    ews_limits limits;
     ews_conn *conn;
     uint8_t frame[16];
     uint8_t payload[2] = {0x03, 0xe8};
     event_log log;
     ews_event ev;
-    ews_conn_options_init(&opts);
-    opts.limits.close_timeout_ms = 200;
+    ews_limits_init(&limits, sizeof limits);
+    limits.close_timeout_ms = 200;
+    ews_conn_options_init(&opts, sizeof opts);
+    opts.limits = &limits;
     conn = open_conn(EWS_ROLE_CLIENT, &opts);
     feed(conn, frame, peer_frame(EWS_ROLE_CLIENT, EWS_OP_CLOSE, 1, payload, 2, frame, sizeof frame), &log);
     CHECK_EQ(log.n, 1);
@@ -380,7 +389,7 @@ static void keepalive_pings_and_times_out_without_a_pong(void) {
     uint8_t frame[16];
     event_log log;
     ews_event ev;
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.keepalive_interval_ms = 1000;
     opts.keepalive_timeout_ms = 300;
     conn = open_conn(EWS_ROLE_CLIENT, &opts);
@@ -438,7 +447,7 @@ static void streaming_delivers_fragments_with_their_flags(void) {
     size_t n = 0, cut;
     event_log log;
     const uint8_t bin[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.streaming = 1;
     opts.control_events = 1;
     conn = open_conn(EWS_ROLE_SERVER, &opts);
@@ -490,7 +499,7 @@ static ews_conn *deferring_server(void) {
     ews_conn_options opts;
     ews_conn *server = NULL;
     const char *protocols[] = {"chat"};
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.defer_accept = 1;
     opts.protocols = protocols;
     opts.protocol_count = 1;
@@ -503,7 +512,7 @@ static ews_conn *offering_client(void) {
     ews_conn *client = NULL;
     const char *protocols[] = {"chat", "superchat"};
     const ews_header headers[] = {{"X-Token", "abc 123"}};
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.host = "example.com:8080";
     opts.resource = "/room?id=7";
     opts.protocols = protocols;
@@ -614,7 +623,7 @@ static void refused(const char *request, int status, const char *detail, const c
     uint8_t out[1024];
     char status_line[32];
     event_log log;
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.resources = resources;
     opts.resource_count = 1;
     CHECK_EQ(ews_conn_new(EWS_ROLE_SERVER, &opts, &server), EWS_OK);
@@ -653,7 +662,7 @@ static ews_conn *client_with_key(char *key, size_t cap) {
     ews_conn *client = NULL;
     uint8_t out[2048];
     const char *at, *end;
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.host = "example.com";
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &client), EWS_OK);
     CHECK(take_output(client, out, sizeof out) > 0);
@@ -746,9 +755,12 @@ static void protocol_failures_send_their_close_code(void) {
         const uint8_t one = 0x03;
         const uint8_t bad_utf8[] = {'o', 'k', 0xc3, 0x28};
         ews_conn_options small;
+        ews_limits small_limits;
         size_t n;
-        ews_conn_options_init(&small);
-        small.limits.max_frame = 16;
+        ews_limits_init(&small_limits, sizeof small_limits);
+        small_limits.max_frame = 16;
+        ews_conn_options_init(&small, sizeof small);
+        small.limits = &small_limits;
         memset(big, 'b', sizeof big);
 
         n = peer_frame(role, 3, 1, "", 0, frame, sizeof frame);
@@ -802,7 +814,7 @@ static void keepalive_ping_without_randomness_fails(void) {
     ews_conn_options opts;
     ews_conn *conn;
     ews_event ev;
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.keepalive_interval_ms = 1000;
     conn = open_conn(EWS_ROLE_CLIENT, &opts);
     CHECK_EQ(ews_conn_on_time(conn, T0, &ev), 0);

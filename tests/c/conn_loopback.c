@@ -73,7 +73,7 @@ static void scenario(size_t chunk) {
     memset(&at_server, 0, sizeof at_server);
     memset(&at_client, 0, sizeof at_client);
 
-    ews_conn_options_init(&copts);
+    ews_conn_options_init(&copts, sizeof copts);
     copts.host = "localhost:9000";
     copts.resource = "/chat";
     copts.protocols = protocols + 1;
@@ -81,7 +81,7 @@ static void scenario(size_t chunk) {
     copts.control_events = 1;
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &copts, &client), EWS_OK);
 
-    ews_conn_options_init(&sopts);
+    ews_conn_options_init(&sopts, sizeof sopts);
     sopts.resources = resources;
     sopts.resource_count = 1;
     sopts.protocols = protocols;
@@ -161,7 +161,7 @@ static void invalid_utf8_fails_with_1007(void) {
     memset(&at_server, 0, sizeof at_server);
     memset(&at_client, 0, sizeof at_client);
 
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.no_http = 1;
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &client), EWS_OK);
     CHECK_EQ(ews_conn_new(EWS_ROLE_SERVER, &opts, &server), EWS_OK);

@@ -54,6 +54,7 @@ static void serve(void *user, ews_request *req) {
         ews_request_respond(req, 503, "text/plain", "out of memory\n", 14);
         return;
     }
+    ews_wsscb_init(&c->cb, sizeof c->cb);
     c->cb.frame = on_frame;
     c->cb.close = on_close;
     c->cb.ping = on_ping;
@@ -73,6 +74,7 @@ static void on_signal(int sig) {
 
 int main(int argc, char **argv) {
     ews_server_options opts;
+    ews_limits limits;
     struct sigaction sa;
     int port, rc;
 
@@ -80,8 +82,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: counting_server HANDSHAKE_TIMEOUT_MS\n");
         return 2;
     }
-    ews_server_options_init(&opts);
-    opts.limits.handshake_timeout_ms = (uint32_t)strtoul(argv[1], NULL, 10);
+    ews_limits_init(&limits, sizeof limits);
+    limits.handshake_timeout_ms = (uint32_t)strtoul(argv[1], NULL, 10);
+    ews_server_options_init(&opts, sizeof opts);
+    opts.limits = &limits;
     if ((rc = ews_server_new(&opts, &server)) != EWS_OK) {
         fprintf(stderr, "counting_server: %s\n", ews_strerror(rc));
         return 1;

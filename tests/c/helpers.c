@@ -141,7 +141,7 @@ static int failing_source(void *user, uint8_t *buf, size_t len) {
 static ews_conn *open_client(void) {
     ews_conn_options opts;
     ews_conn *c = NULL;
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.no_http = 1;
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
     return c;
@@ -202,7 +202,7 @@ static void forked_child_draws_fresh_masking_keys(void) {
     uint8_t mine[4], theirs[4];
     int fds[2], status = 0;
     pid_t pid;
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.no_http = 1;
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
     next_key(c, mine); /* the process now holds random bytes for later keys */

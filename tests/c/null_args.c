@@ -32,8 +32,15 @@ static void conn_functions_refuse_null(void) {
     CHECK_EQ(ews_conn_error(NULL), EWS_EINVAL);
     CHECK(ews_conn_error_detail(NULL) == NULL);
     ews_conn_free(NULL);
-    ews_conn_options_init(NULL);
-    ews_limits_init(NULL);
+    ews_conn_options_init(NULL, sizeof(ews_conn_options));
+    ews_limits_init(NULL, sizeof(ews_limits));
+    ews_attach_options_init(NULL, sizeof(ews_attach_options));
+    ews_client_options_init(NULL, sizeof(ews_client_options));
+    ews_client_handlers_init(NULL, sizeof(ews_client_handlers));
+    ews_tls_settings_init(NULL, sizeof(ews_tls_settings));
+    ews_server_options_init(NULL, sizeof(ews_server_options));
+    ews_route_init(NULL, sizeof(ews_route));
+    ews_wsscb_init(NULL, sizeof(ews_wsscb));
     CHECK_EQ(used, 123); /* out-parameters untouched on failure */
 }
 
@@ -45,6 +52,7 @@ static void conn_with_null_arguments(void) {
     const uint8_t *value = NULL;
     uint8_t byte = 0x81;
     ews_conn_options opts;
+    ews_limits limits;
 
     /* A client needs a host. */
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, NULL, &c), EWS_EINVAL);
@@ -78,7 +86,7 @@ static void conn_with_null_arguments(void) {
     ews_conn_free(c);
 
     /* An open connection: (NULL, 0) is an empty message. */
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.no_http = 1;
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c), EWS_OK);
     CHECK_EQ(ews_conn_send(c, NULL, 0, 1), EWS_OK);
@@ -104,11 +112,13 @@ static void conn_with_null_arguments(void) {
     ews_conn_free(c);
 
     /* Options with NULL lists but counts are refused. */
-    ews_conn_options_init(&opts);
+    ews_conn_options_init(&opts, sizeof opts);
     opts.resource_count = 2;
     CHECK_EQ(ews_conn_new(EWS_ROLE_SERVER, &opts, &c), EWS_EINVAL);
-    ews_conn_options_init(&opts);
-    opts.limits.max_message = 0;
+    ews_conn_options_init(&opts, sizeof opts);
+    ews_limits_init(&limits, sizeof limits);
+    limits.max_message = 0;
+    opts.limits = &limits;
     CHECK_EQ(ews_conn_new(EWS_ROLE_SERVER, &opts, &c), EWS_EINVAL);
 }
 

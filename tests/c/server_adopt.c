@@ -26,6 +26,7 @@ static void on_close(ews_wsscb *cb, ews_wss *wss, int status) {
 static conn *new_conn(void) {
     conn *c = calloc(1, sizeof *c);
     CHECK(c != NULL);
+    ews_wsscb_init(&c->cb, sizeof c->cb);
     c->cb.frame = on_frame;
     c->cb.close = on_close;
     CHECK_EQ(ews_wss_new(&c->cb, 0, 0, &c->wss), EWS_OK);
@@ -91,7 +92,7 @@ int main(void) {
     cl.fd = tcp_connect(host_port);
     {
         ews_conn_options opts;
-        ews_conn_options_init(&opts);
+        ews_conn_options_init(&opts, sizeof opts);
         opts.host = "127.0.0.1";
         opts.resource = "/host/chat";
         CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &cl.conn), EWS_OK);
@@ -149,7 +150,7 @@ int main(void) {
         int rlen;
         ews_event ev;
 
-        ews_conn_options_init(&opts);
+        ews_conn_options_init(&opts, sizeof opts);
         opts.host = "127.0.0.1";
         CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &cl.conn), EWS_OK);
         /* The request and a first frame in one segment. */

@@ -167,6 +167,7 @@ static void serve(void *user, ews_request *req) {
     conn *c = calloc(1, sizeof *c);
     CHECK(c != NULL);
     c->kind = kind;
+    ews_wsscb_init(&c->cb, sizeof c->cb);
     c->cb.frame = on_frame;
     c->cb.close = on_close;
     c->cb.ping = on_ping;
@@ -282,12 +283,14 @@ static int open_with(wsclient *c, int fd, const ews_conn_options *opts, char *he
     return 0;
 }
 
+/* 64 MiB messages and frames for the test clients; set in main(). */
+static ews_limits client_limits;
+
 static void client_options(ews_conn_options *opts, const char *host, const char *path) {
-    ews_conn_options_init(opts);
+    ews_conn_options_init(opts, sizeof *opts);
     opts->host = host;
     opts->resource = path;
-    opts->limits.max_message = 64u << 20;
-    opts->limits.max_frame = 64u << 20;
+    opts->limits = &client_limits;
 }
 
 static int open_path(wsclient *c, int port, const char *path) {
@@ -756,7 +759,7 @@ static int have_ipv6_loopback(void) {
 static void add_route(ews_server *server, const char *path, int kind, const ews_limits *limits,
                       const char *const *protocols, size_t count) {
     ews_route route;
-    memset(&route, 0, sizeof route);
+    ews_route_init(&route, sizeof route);
     route.path = path;
     route.service = serve;
     route.user = &kinds[kind];
@@ -774,9 +777,12 @@ int main(void) {
     int port, port6 = 0, v6 = have_ipv6_loopback();
     conn *c;
 
+    ews_limits_init(&client_limits, sizeof client_limits);
+    client_limits.max_message = 64u << 20;
+    client_limits.max_frame = 64u << 20;
     test_logging();
 
-    ews_server_options_init(&opts);
+    ews_server_options_init(&opts, sizeof opts);
     opts.send_timeout_ms = 300;
     CHECK_EQ(ews_server_new(&opts, &server), EWS_OK);
     port = ews_server_listen(server, "127.0.0.1:0");
@@ -785,7 +791,7 @@ int main(void) {
         port6 = ews_server_listen(server, "[::1]:0");
         CHECK(port6 > 0);
     }
-    ews_limits_init(&small);
+    ews_limits_init(&small, sizeof small);
     small.send_queue_bytes = HIGH_WATER;
     add_route(server, "/info", K_INFO, NULL, NULL, 0);
     add_route(server, "/frames", K_FRAMES, NULL, NULL, 0);

@@ -73,6 +73,7 @@ static void serve(void *user, ews_request *req) {
     conn *c = calloc(1, sizeof *c);
     (void)user;
     CHECK(c != NULL);
+    ews_wsscb_init(&c->cb, sizeof c->cb);
     c->cb.frame = on_frame;
     c->cb.close = on_close;
     c->cb.ping = on_ping;

@@ -44,17 +44,21 @@ static void serve(void *user, ews_request *req) {
 int main(void) {
     static char msg[4096];
     ews_server_options opts;
+    ews_limits limits;
     ews_server *server;
     wsclient cl;
     ews_event ev;
     int port, n = 0, i;
     int64_t since;
 
+    ews_wsscb_init(&callbacks, sizeof callbacks);
     callbacks.frame = on_frame;
     callbacks.close = on_close;
     callbacks.drain = on_drain;
-    ews_server_options_init(&opts);
-    opts.limits.send_queue_bytes = 16384;
+    ews_limits_init(&limits, sizeof limits);
+    limits.send_queue_bytes = 16384;
+    ews_server_options_init(&opts, sizeof opts);
+    opts.limits = &limits;
     port = start_server(&server, &opts, serve, NULL);
     CHECK_EQ(wsc_open(&cl, port, "/"), 0);
     pthread_mutex_lock(&lock);

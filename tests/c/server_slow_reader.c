@@ -46,6 +46,7 @@ static void on_drain(ews_wsscb *cb, ews_wss *wss) {
 static void serve(void *user, ews_request *req) {
     conn *c = calloc(1, sizeof *c);
     (void)user;
+    ews_wsscb_init(&c->cb, sizeof c->cb);
     c->cb.frame = on_frame;
     c->cb.close = on_close;
     c->cb.drain = on_drain;
@@ -64,6 +65,7 @@ static void fill(uint8_t *msg, long seq) {
 
 int main(void) {
     ews_server_options opts;
+    ews_limits limits;
     ews_server *server;
     wsclient cl;
     ews_event ev;
@@ -71,9 +73,11 @@ int main(void) {
     long accepted = 0, seq, max_queued = 0;
     int port, r;
 
-    ews_server_options_init(&opts);
+    ews_limits_init(&limits, sizeof limits);
+    limits.send_queue_bytes = HIGH_WATER;
+    ews_server_options_init(&opts, sizeof opts);
     opts.send_timeout_ms = 300;
-    opts.limits.send_queue_bytes = HIGH_WATER;
+    opts.limits = &limits;
     port = start_server(&server, &opts, serve, NULL);
 
     CHECK_EQ(wsc_open(&cl, port, "/slow"), 0);

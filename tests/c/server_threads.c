@@ -41,6 +41,7 @@ static void on_close(ews_wsscb *cb, ews_wss *wss, int status) {
 static void serve(void *user, ews_request *req) {
     conn *c = calloc(1, sizeof *c);
     (void)user;
+    ews_wsscb_init(&c->cb, sizeof c->cb);
     c->cb.frame = on_frame;
     c->cb.close = on_close;
     CHECK_EQ(ews_wss_new(&c->cb, 0, 0, &c->wss), EWS_OK);

@@ -97,15 +97,18 @@ static inline int wsc_next(wsclient *c, ews_event *ev, int timeout_ms) {
 /* Connects and completes the opening handshake for `path`: 0 or -1. */
 static inline int wsc_open(wsclient *c, int port, const char *path) {
     ews_conn_options opts;
+    ews_limits limits;
     ews_event ev;
     memset(c, 0, sizeof *c);
     c->fd = tcp_connect(port);
     if (c->fd < 0) return -1;
-    ews_conn_options_init(&opts);
+    ews_limits_init(&limits, sizeof limits);
+    limits.max_message = 64u << 20;
+    limits.max_frame = 64u << 20;
+    ews_conn_options_init(&opts, sizeof opts);
     opts.host = "127.0.0.1";
     opts.resource = path;
-    opts.limits.max_message = 64u << 20;
-    opts.limits.max_frame = 64u << 20;
+    opts.limits = &limits;
     CHECK_EQ(ews_conn_new(EWS_ROLE_CLIENT, &opts, &c->conn), EWS_OK);
     if (wsc_flush(c) != 0) return -1;
     if (wsc_next(c, &ev, 5000) != 1 || ev.kind != EWS_EVENT_OPEN) return -1;
