@@ -154,53 +154,6 @@ struct ews_wsscb;
 #define EWS_ROLE_SERVER 1
 
 /**
- * No event.
- */
-#define EWS_EVENT_NONE 0
-
-/**
- * The opening handshake completed.
- */
-#define EWS_EVENT_OPEN 1
-
-/**
- * A whole message: `data`/`len`, `is_text`.
- */
-#define EWS_EVENT_MESSAGE 2
-
-/**
- * A piece of a message (streaming): `data`/`len`, `is_text`, `first`, `last`.
- */
-#define EWS_EVENT_FRAGMENT 3
-
-/**
- * A ping: `data`/`len` (the pong is already queued).
- */
-#define EWS_EVENT_PING 4
-
-/**
- * A pong: `data`/`len`.
- */
-#define EWS_EVENT_PONG 5
-
-/**
- * The peer's close frame: `code` (1005 if it had none), the reason in
- * `data`/`len` (NUL-terminated). The answering close frame is queued.
- */
-#define EWS_EVENT_CLOSE 6
-
-/**
- * The connection failed: `error`, `detail`, `code`, `status`.
- */
-#define EWS_EVENT_ERROR 7
-
-/**
- * Server with `defer_accept`: a valid upgrade request waits for
- * ews_conn_accept() or ews_conn_reject().
- */
-#define EWS_EVENT_REQUEST 8
-
-/**
  * The opening handshake is under way.
  */
 #define EWS_STATE_CONNECTING 0
@@ -327,6 +280,53 @@ struct ews_wsscb;
  * A connection limit was reached.
  */
 #define EWS_ELIMIT -18
+
+/**
+ * No event.
+ */
+#define EWS_EVENT_NONE 0
+
+/**
+ * The opening handshake completed.
+ */
+#define EWS_EVENT_OPEN 1
+
+/**
+ * A whole message: `data`/`len`, `is_text`.
+ */
+#define EWS_EVENT_MESSAGE 2
+
+/**
+ * A piece of a message (streaming): `data`/`len`, `is_text`, `first`, `last`.
+ */
+#define EWS_EVENT_FRAGMENT 3
+
+/**
+ * A ping: `data`/`len` (the pong is already queued).
+ */
+#define EWS_EVENT_PING 4
+
+/**
+ * A pong: `data`/`len`.
+ */
+#define EWS_EVENT_PONG 5
+
+/**
+ * The peer's close frame: `code` (1005 if it had none), the reason in
+ * `data`/`len` (NUL-terminated). The answering close frame is queued.
+ */
+#define EWS_EVENT_CLOSE 6
+
+/**
+ * The connection failed: `error`, `detail`, `code`, `status`.
+ */
+#define EWS_EVENT_ERROR 7
+
+/**
+ * Server with `defer_accept`: a valid upgrade request waits for
+ * ews_conn_accept() or ews_conn_reject().
+ */
+#define EWS_EVENT_REQUEST 8
 
 /**
  * Opcode 0x0: a continuation frame.
@@ -1321,83 +1321,6 @@ int ews_attach_server_ex(int fd,
 int ews_sock_handshake(struct ews_sock *sock, int64_t deadline);
 
 /**
- * Sends `len` bytes of `data` as one message of the socket's type
- * (text sockets: must be UTF-8). `data` is copied; it is not modified.
- *
- * The message is taken once the bytes still queued from earlier calls
- * are below the send queue limit (`limits.send_queue_bytes`); a taken
- * message is always sent: if the deadline passes while it is written, the
- * call returns 0 and the rest goes out with the next call on the socket
- * (ews_sock_flush() waits for it). Returns 0. Errors: EWS_ETIMEDOUT (the
- * deadline passed before the message was taken: send it again later),
- * EWS_EINVAL (NULL, text not UTF-8), EWS_ESTATE (a fragmented message is
- * in progress), EWS_ECLOSED (a close frame was sent or the closing
- * handshake completed), EWS_EDROPPED (the peer is gone), EWS_EIO, and the
- * handshake's errors.
- */
-int ews_msend(struct ews_sock *sock, const void *data, size_t len, int64_t deadline);
-
-/**
- * Sends a message whose type is in `flags`: EWS_WS_TEXT (UTF-8) or
- * EWS_WS_BINARY, whatever the socket's type. With EWS_WS_MORE the bytes
- * are one piece of a fragmented message: the following ews_send() calls
- * send the next pieces (their type is ignored), the first without
- * EWS_WS_MORE ends it. Returns 0; timing and errors as ews_msend(), and
- * EWS_EINVAL for unknown flags.
- */
-int ews_send(struct ews_sock *sock, int flags, const void *data, size_t len, int64_t deadline);
-
-/**
- * Receives the next message of the socket's type into `buf` (`len`
- * bytes) and returns its size. Pings that arrive meanwhile are answered
- * and pongs absorbed.
- *
- * A message that is not of the socket's type fails with EWS_EPROTO (as in
- * libdill) and stays queued: take it with ews_recv(). A message longer than
- * `len` fails with EWS_ENOSPC and stays queued: ews_peek() tells its
- * size, ews_recv_part() takes it in pieces. Errors: EWS_ETIMEDOUT (the
- * deadline passed; what arrived so far is kept), EWS_ECLOSED (the peer's
- * close frame arrived: ews_status() has its code and reason; the answer
- * was queued, finish with ews_detach()), EWS_EPROTO / EWS_EUTF8 /
- * EWS_ETOOBIG (the peer broke the protocol or a limit; the matching close
- * code was sent), EWS_EDROPPED (the stream ended without a closing
- * handshake), EWS_EINVAL, EWS_EIO.
- */
-ptrdiff_t ews_mrecv(struct ews_sock *sock, void *buf, size_t len, int64_t deadline);
-
-/**
- * Receives the next message, text or binary, into `buf` (`len` bytes):
- * returns its size and writes EWS_WS_TEXT or EWS_WS_BINARY to `*flags`.
- * Errors as ews_mrecv() (no type mismatch here), and EWS_EINVAL for a
- * NULL `flags`.
- */
-ptrdiff_t ews_recv(struct ews_sock *sock, int *flags, void *buf, size_t len, int64_t deadline);
-
-/**
- * Receives the next piece of a message: copies up to `len` bytes of it
- * into `buf` and returns how many. `*flags` gets the message's type, with
- * EWS_WS_MORE while bytes of the same message remain (the next call
- * continues it). For messages larger than any buffer the caller wants to
- * hold; they are still limited by `limits.max_message`. Errors as
- * ews_recv().
- */
-ptrdiff_t ews_recv_part(struct ews_sock *sock, int *flags, void *buf, size_t len, int64_t deadline);
-
-/**
- * Waits for the next message and returns its size (what is left of it
- * after ews_recv_part()) without taking it; writes its type to `*flags`
- * (NULL: not wanted). Errors as ews_recv().
- */
-ptrdiff_t ews_peek(struct ews_sock *sock, int *flags, int64_t deadline);
-
-/**
- * Writes everything queued (the rest of a message whose send call reached
- * its deadline, pongs). Returns 0. Errors: EWS_ETIMEDOUT (call again),
- * EWS_EINVAL, EWS_EDROPPED, EWS_EIO.
- */
-int ews_sock_flush(struct ews_sock *sock, int64_t deadline);
-
-/**
  * Closes the WebSocket with the closing handshake and gives the
  * descriptor back: sends a close frame with `status` (0: no code;
  * otherwise 1000-1003, 1007-1014 or 3000-4999) and `reason` (NULL, or at
@@ -2133,6 +2056,83 @@ int ews_request_respond(struct ews_request *req,
                         const char *content_type,
                         const void *body,
                         size_t len);
+
+/**
+ * Sends `len` bytes of `data` as one message of the socket's type
+ * (text sockets: must be UTF-8). `data` is copied; it is not modified.
+ *
+ * The message is taken once the bytes still queued from earlier calls
+ * are below the send queue limit (`limits.send_queue_bytes`); a taken
+ * message is always sent: if the deadline passes while it is written, the
+ * call returns 0 and the rest goes out with the next call on the socket
+ * (ews_sock_flush() waits for it). Returns 0. Errors: EWS_ETIMEDOUT (the
+ * deadline passed before the message was taken: send it again later),
+ * EWS_EINVAL (NULL, text not UTF-8), EWS_ESTATE (a fragmented message is
+ * in progress), EWS_ECLOSED (a close frame was sent or the closing
+ * handshake completed), EWS_EDROPPED (the peer is gone), EWS_EIO, and the
+ * handshake's errors.
+ */
+int ews_msend(struct ews_sock *sock, const void *data, size_t len, int64_t deadline);
+
+/**
+ * Sends a message whose type is in `flags`: EWS_WS_TEXT (UTF-8) or
+ * EWS_WS_BINARY, whatever the socket's type. With EWS_WS_MORE the bytes
+ * are one piece of a fragmented message: the following ews_send() calls
+ * send the next pieces (their type is ignored), the first without
+ * EWS_WS_MORE ends it. Returns 0; timing and errors as ews_msend(), and
+ * EWS_EINVAL for unknown flags.
+ */
+int ews_send(struct ews_sock *sock, int flags, const void *data, size_t len, int64_t deadline);
+
+/**
+ * Receives the next message of the socket's type into `buf` (`len`
+ * bytes) and returns its size. Pings that arrive meanwhile are answered
+ * and pongs absorbed.
+ *
+ * A message that is not of the socket's type fails with EWS_EPROTO (as in
+ * libdill) and stays queued: take it with ews_recv(). A message longer than
+ * `len` fails with EWS_ENOSPC and stays queued: ews_peek() tells its
+ * size, ews_recv_part() takes it in pieces. Errors: EWS_ETIMEDOUT (the
+ * deadline passed; what arrived so far is kept), EWS_ECLOSED (the peer's
+ * close frame arrived: ews_status() has its code and reason; the answer
+ * was queued, finish with ews_detach()), EWS_EPROTO / EWS_EUTF8 /
+ * EWS_ETOOBIG (the peer broke the protocol or a limit; the matching close
+ * code was sent), EWS_EDROPPED (the stream ended without a closing
+ * handshake), EWS_EINVAL, EWS_EIO.
+ */
+ptrdiff_t ews_mrecv(struct ews_sock *sock, void *buf, size_t len, int64_t deadline);
+
+/**
+ * Receives the next message, text or binary, into `buf` (`len` bytes):
+ * returns its size and writes EWS_WS_TEXT or EWS_WS_BINARY to `*flags`.
+ * Errors as ews_mrecv() (no type mismatch here), and EWS_EINVAL for a
+ * NULL `flags`.
+ */
+ptrdiff_t ews_recv(struct ews_sock *sock, int *flags, void *buf, size_t len, int64_t deadline);
+
+/**
+ * Receives the next piece of a message: copies up to `len` bytes of it
+ * into `buf` and returns how many. `*flags` gets the message's type, with
+ * EWS_WS_MORE while bytes of the same message remain (the next call
+ * continues it). For messages larger than any buffer the caller wants to
+ * hold; they are still limited by `limits.max_message`. Errors as
+ * ews_recv().
+ */
+ptrdiff_t ews_recv_part(struct ews_sock *sock, int *flags, void *buf, size_t len, int64_t deadline);
+
+/**
+ * Waits for the next message and returns its size (what is left of it
+ * after ews_recv_part()) without taking it; writes its type to `*flags`
+ * (NULL: not wanted). Errors as ews_recv().
+ */
+ptrdiff_t ews_peek(struct ews_sock *sock, int *flags, int64_t deadline);
+
+/**
+ * Writes everything queued (the rest of a message whose send call reached
+ * its deadline, pongs). Returns 0. Errors: EWS_ETIMEDOUT (call again),
+ * EWS_EINVAL, EWS_EDROPPED, EWS_EIO.
+ */
+int ews_sock_flush(struct ews_sock *sock, int64_t deadline);
 
 /**
  * Writes the ws:// (`secure` 0) or wss:// (`secure` non-zero) URI for

@@ -17,12 +17,12 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::client::{Client, ClientState, Handler, Options, Reconnect, TlsSettings};
 use crate::error::Error;
-use crate::ffi::conn::{ews_header, header_list, optional_string, string_list};
 use crate::ffi::errors::{EWS_EINVAL, EWS_ENOSPC, EWS_EPANIC, EWS_OK, code_of, result_code};
 use crate::ffi::options::{ews_limits, limits_or_default};
 use crate::ffi::panic::guard;
 use crate::ffi::ptr::{self, Str};
 use crate::ffi::sized::{self, SizedStruct};
+use crate::ffi::strings::{ews_header, header_list, optional_string, string_list};
 use crate::proto::Config;
 
 /// Not started yet.

@@ -12,41 +12,21 @@ use std::ffi::{CString, c_char, c_int};
 use std::mem::{offset_of, size_of};
 use std::ptr::null;
 
-use crate::error::Error;
 use crate::ffi::errors::{EWS_EINVAL, EWS_EPANIC, EWS_OK, code_of, result_code};
+use crate::ffi::event::{ews_event, fill_event, report};
 use crate::ffi::options::{ews_limits, limits_or_default};
 use crate::ffi::panic::guard;
 use crate::ffi::ptr::{self, Str};
 use crate::ffi::sized::{self, SizedStruct};
+use crate::ffi::strings::{ews_header, header_list, optional_string, string_list};
 use crate::proto::close::MAX_REASON_LEN;
 use crate::proto::handshake::client::ClientOptions;
-use crate::proto::{Config, Connection, Event, Opcode, Role, ServerOptions, State};
+use crate::proto::{Config, Connection, Opcode, Role, ServerOptions, State};
 
 /// The client role: sends masked frames.
 pub const EWS_ROLE_CLIENT: c_int = 0;
 /// The server role: receives masked frames.
 pub const EWS_ROLE_SERVER: c_int = 1;
-
-/// No event.
-pub const EWS_EVENT_NONE: c_int = 0;
-/// The opening handshake completed.
-pub const EWS_EVENT_OPEN: c_int = 1;
-/// A whole message: `data`/`len`, `is_text`.
-pub const EWS_EVENT_MESSAGE: c_int = 2;
-/// A piece of a message (streaming): `data`/`len`, `is_text`, `first`, `last`.
-pub const EWS_EVENT_FRAGMENT: c_int = 3;
-/// A ping: `data`/`len` (the pong is already queued).
-pub const EWS_EVENT_PING: c_int = 4;
-/// A pong: `data`/`len`.
-pub const EWS_EVENT_PONG: c_int = 5;
-/// The peer's close frame: `code` (1005 if it had none), the reason in
-/// `data`/`len` (NUL-terminated). The answering close frame is queued.
-pub const EWS_EVENT_CLOSE: c_int = 6;
-/// The connection failed: `error`, `detail`, `code`, `status`.
-pub const EWS_EVENT_ERROR: c_int = 7;
-/// Server with `defer_accept`: a valid upgrade request waits for
-/// ews_conn_accept() or ews_conn_reject().
-pub const EWS_EVENT_REQUEST: c_int = 8;
 
 /// The opening handshake is under way.
 pub const EWS_STATE_CONNECTING: c_int = 0;
@@ -60,16 +40,6 @@ pub const EWS_STATE_CLOSING: c_int = 3;
 pub const EWS_STATE_CLOSED: c_int = 4;
 /// The connection failed.
 pub const EWS_STATE_FAILED: c_int = 5;
-
-/// A header field given to ews: a name and a value, both NUL-terminated.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct ews_header {
-    /// The field name (a token, e.g. "Authorization").
-    pub name: *const c_char,
-    /// The field value (no CR, LF).
-    pub value: *const c_char,
-}
 
 /// Options of a sans-IO connection. Initialise with ews_conn_options_init()
 /// and set what differs; ews copies what it needs in ews_conn_new().
@@ -119,56 +89,6 @@ pub struct ews_conn_options {
     pub resource_count: usize,
 }
 
-/// Something that happened on a connection; which fields are set depends
-/// on `kind`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct ews_event {
-    /// EWS_EVENT_*.
-    pub kind: c_int,
-    /// Messages and fragments: 1 for text, 0 for binary.
-    pub is_text: c_int,
-    /// Fragments: 1 on the first piece of a message.
-    pub first: c_int,
-    /// Fragments: 1 on the last piece of a message.
-    pub last: c_int,
-    /// The payload (message, fragment, ping, pong) or close reason. Valid
-    /// until the next call on the connection, or while the buffer passed to
-    /// ews_conn_feed() is unchanged, whichever is sooner.
-    pub data: *const u8,
-    /// The length of `data`.
-    pub len: usize,
-    /// Close: the peer's close code (1005: none). Error: the failure's close
-    /// code (1002, 1007, 1009), sent in a close frame unless this end had
-    /// sent one already; 1006 for failures without one (handshake,
-    /// timeouts, a dropped transport).
-    pub code: c_int,
-    /// Error: the EWS_E* code.
-    pub error: c_int,
-    /// Error: the HTTP status a server answered when refusing a handshake,
-    /// or a client received instead of 101; otherwise 0.
-    pub status: c_int,
-    /// Error: a static description ("HS: Accept hash wrong", ...).
-    pub detail: *const c_char,
-}
-
-impl ews_event {
-    fn empty() -> ews_event {
-        ews_event {
-            kind: EWS_EVENT_NONE,
-            is_text: 0,
-            first: 0,
-            last: 0,
-            data: null(),
-            len: 0,
-            code: 0,
-            error: 0,
-            status: 0,
-            detail: null(),
-        }
-    }
-}
-
 /// A sans-IO WebSocket connection. See ews_conn_new().
 pub struct ews_conn {
     conn: Connection,
@@ -216,36 +136,6 @@ unsafe impl SizedStruct for ews_conn_options {
 #[unsafe(no_mangle)]
 pub extern "C" fn ews_conn_options_init(opts: *mut ews_conn_options, size: usize) {
     guard((), || sized::init(opts, size))
-}
-
-pub(crate) fn string_list(p: *const *const c_char, n: usize) -> Result<Vec<String>, c_int> {
-    let items = ptr::array(p, n).ok_or(EWS_EINVAL)?;
-    items
-        .iter()
-        .map(|&s| match ptr::string(s) {
-            Str::Text(t) => Ok(t.to_owned()),
-            _ => Err(EWS_EINVAL),
-        })
-        .collect()
-}
-
-pub(crate) fn optional_string(p: *const c_char) -> Result<Option<String>, c_int> {
-    match ptr::string(p) {
-        Str::Null => Ok(None),
-        Str::Text(t) => Ok(Some(t.to_owned())),
-        Str::Invalid => Err(EWS_EINVAL),
-    }
-}
-
-pub(crate) fn header_list(p: *const ews_header, n: usize) -> Result<Vec<(String, String)>, c_int> {
-    let items = ptr::array(p, n).ok_or(EWS_EINVAL)?;
-    items
-        .iter()
-        .map(|h| match (ptr::string(h.name), ptr::string(h.value)) {
-            (Str::Text(n), Str::Text(v)) => Ok((n.to_owned(), v.to_owned())),
-            _ => Err(EWS_EINVAL),
-        })
-        .collect()
 }
 
 fn new_conn(role: c_int, o: &ews_conn_options) -> Result<Connection, c_int> {
@@ -315,56 +205,6 @@ pub extern "C" fn ews_conn_free(conn: *mut ews_conn) {
     guard((), || ptr::free(conn))
 }
 
-/// The C form of an event; a close reason is copied into `reason` to be
-/// NUL-terminated.
-fn fill_event(ev: &Event<'_>, reason: &mut [u8; MAX_REASON_LEN + 1]) -> ews_event {
-    let mut e = ews_event::empty();
-    match *ev {
-        Event::Request => e.kind = EWS_EVENT_REQUEST,
-        Event::Open => e.kind = EWS_EVENT_OPEN,
-        Event::Message { text, data } => {
-            e.kind = EWS_EVENT_MESSAGE;
-            e.is_text = text.into();
-            (e.data, e.len) = (data.as_ptr(), data.len());
-        }
-        Event::Fragment { text, data, first, last } => {
-            e.kind = EWS_EVENT_FRAGMENT;
-            e.is_text = text.into();
-            e.first = first.into();
-            e.last = last.into();
-            (e.data, e.len) = (data.as_ptr(), data.len());
-        }
-        Event::Ping(data) => {
-            e.kind = EWS_EVENT_PING;
-            (e.data, e.len) = (data.as_ptr(), data.len());
-        }
-        Event::Pong(data) => {
-            e.kind = EWS_EVENT_PONG;
-            (e.data, e.len) = (data.as_ptr(), data.len());
-        }
-        Event::Close { code, reason: text } => {
-            e.kind = EWS_EVENT_CLOSE;
-            e.code = code.into();
-            let n = text.len().min(MAX_REASON_LEN);
-            reason[..n].copy_from_slice(&text.as_bytes()[..n]);
-            reason[n] = 0;
-            (e.data, e.len) = (reason.as_ptr(), n);
-        }
-        Event::Error(err) => {
-            e.kind = EWS_EVENT_ERROR;
-            e.error = code_of(&err);
-            e.detail = err.detail_c().as_ptr();
-            e.code = err.close_code().unwrap_or(crate::proto::close::ABNORMAL).into();
-            e.status = match err {
-                Error::Request(r) => r.status().into(),
-                Error::Handshake(crate::error::HandshakeError::NotSwitching(s)) => s.into(),
-                _ => 0,
-            };
-        }
-    }
-    e
-}
-
 /// Feeds received bytes and reports the first thing that happened.
 ///
 /// Reads `data` until an event occurs or the bytes are used up, and writes
@@ -413,21 +253,6 @@ fn refresh_strings(h: &mut ews_conn) {
     }
     if h.resource.is_none() {
         h.resource = h.conn.request().and_then(|r| r.resource()).and_then(|r| CString::new(r).ok());
-    }
-}
-
-/// Writes a failure event (if any) to `event`: 1 if there was one, else 0.
-fn report(event: *mut ews_event, ev: Option<Event<'static>>) -> c_int {
-    let mut scratch = [0u8; MAX_REASON_LEN + 1];
-    match ev {
-        Some(ev) => {
-            ptr::write(event, fill_event(&ev, &mut scratch));
-            1
-        }
-        None => {
-            ptr::write(event, ews_event::empty());
-            0
-        }
     }
 }
 

@@ -188,7 +188,7 @@ pub extern "C" fn ews_server_add_route(server: *mut ews_server, route: *const ew
     guard(EWS_EPANIC, || {
         let (Some(s), Ok(Some(r))) = (ptr::obj(server), sized::read(route)) else { return EWS_EINVAL };
         let (Str::Text(path), Some(f)) = (ptr::string(r.path), r.service) else { return EWS_EINVAL };
-        let Ok(protocols) = crate::ffi::conn::string_list(r.protocols, r.protocol_count) else { return EWS_EINVAL };
+        let Ok(protocols) = crate::ffi::strings::string_list(r.protocols, r.protocol_count) else { return EWS_EINVAL };
         let Ok(limits) = limits(r.limits) else { return EWS_EINVAL };
         let service = Arc::new(CService { f, user: r.user });
         result_code(s.server.route(path, r.prefix != 0, service, limits, protocols))

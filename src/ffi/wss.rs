@@ -254,7 +254,7 @@ pub extern "C" fn ews_wss_upgrade_fd(
         let (Some(w), Some(s), Some(bytes)) = (wss_arc(wss), ptr::obj(server), ptr::bytes(request.cast(), len)) else {
             return EWS_EINVAL;
         };
-        let Ok(protocols) = crate::ffi::conn::string_list(protocols, protocol_count) else { return EWS_EINVAL };
+        let Ok(protocols) = crate::ffi::strings::string_list(protocols, protocol_count) else { return EWS_EINVAL };
         result_code(s.server.upgrade_fd(&w, fd, bytes, &protocols))
     })
 }
