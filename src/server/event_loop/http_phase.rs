@@ -14,6 +14,7 @@ use crate::proto::handshake::server::{Request, RequestProgress, RequestReader};
 use crate::server::adopt::Adopt;
 use crate::server::event_loop::{Conn, HttpConn, LINGER_MS, Loop, NEVER, peer_text, refusal};
 use crate::server::http::{HttpRequest, Outcome};
+use crate::server::listener::Peer;
 use crate::server::slab::Key;
 
 impl Loop {
@@ -46,7 +47,16 @@ impl Loop {
         }
         let limits = &self.config.limits;
         let reader = RequestReader::new(limits.max_handshake_bytes as usize, limits.max_handshake_headers as usize);
-        let conn = HttpConn { stream, peer, reader, out: Vec::new(), written: 0, answered: false, scheduled: NEVER };
+        let peer_addr = peer.map(Peer::new);
+        let conn = HttpConn {
+            stream,
+            peer: peer_addr,
+            reader,
+            out: Vec::new(),
+            written: 0,
+            answered: false,
+            scheduled: NEVER,
+        };
         let fd = conn.stream.fd();
         let key = self.conns.insert(Conn::Http(Box::new(conn)));
         if self.register(key, fd).is_err() {
@@ -83,7 +93,7 @@ impl Loop {
     /// A whole request arrived; `self.buf[used..n]` follows it.
     fn http_request(&mut self, key: Key, request: Request, used: usize, n: usize) {
         let Some(Conn::Http(c)) = self.conns.get(key) else { return };
-        let peer = c.peer;
+        let peer = c.peer.map(Peer::addr);
         let Some(route) = self.routes.find(request.path()) else {
             log!(Info, "{} {}: no route ({})", request.method, request.target, peer_text(peer));
             return self.answer_http(key, refusal(RequestError::NotFound));
