@@ -6,12 +6,17 @@
 //!
 //! - [`ffi`]: the `extern "C"` boundary: argument checks, handles, panic
 //!   guard and error-code mapping, no protocol logic.
+//! - [`server`]: the built-in server: event loop, HTTP front, connection
+//!   handles any thread may write to.
 //! - [`client`]: the URL client: connect, handshake, handlers, a service
 //!   thread or the host's loop, reconnection.
 //! - [`attach`]: WebSocket on a byte stream the host already has, with
 //!   blocking calls bounded by deadlines (libdill's `ws_*` family).
-//! - [`io`]: transports: a file descriptor stream with absolute
-//!   deadlines, URI parsing and building.
+//! - `engine` (internal): what every driver shares, a core session run
+//!   over a transport: the one path from received bytes to the host.
+//! - [`io`]: transports: the [`io::transport::Transport`] seam, the socket
+//!   a connection owns, the host's descriptors with absolute deadlines,
+//!   URI parsing and building.
 //! - [`proto`]: the sans-IO protocol core: no sockets, no threads, no clock.
 //!
 //! The Rust API of the core is usable on its own: a [`proto::Connection`] is
