@@ -464,6 +464,8 @@ impl Runner {
     /// Reports the end of a connection and decides what comes next.
     fn ended(&mut self, client: &Client, c: &mut Connected, end: End) {
         let _ = self.poll.registry().deregister(&mut SourceFd(&c.stream.fd()));
+        // In order (a TLS transport says close_notify); closing follows.
+        let _ = c.stream.shutdown_write();
         client.tx().sender = Sender::new(Role::Client);
         client.set_subprotocol(None);
         self.rbuf = Vec::new();

@@ -272,8 +272,11 @@ impl Loop {
     /// closes the socket.
     pub(super) fn teardown(&mut self, key: Key, status: CloseStatus) {
         self.report(key, status);
-        if let Some(Conn::Ws(c)) = self.conns.remove(key) {
+        if let Some(Conn::Ws(mut c)) = self.conns.remove(key) {
             self.deregister(c.stream.fd());
+            // In order (a TLS transport says close_notify); closing the
+            // socket follows.
+            let _ = c.stream.shutdown_write();
             c.wss.clear_flag(DIRTY);
             log!(Info, "WebSocket closed ({})", peer_text(c.wss.peer()));
         }
