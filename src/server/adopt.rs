@@ -1,6 +1,7 @@
 //! A connection handed to the event loop: its socket, its handle, and
 //! what the handshake left.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::io::socket::Socket;
@@ -21,20 +22,29 @@ pub(crate) struct Adopt {
 
 /// Connections handed to the loop by other threads, waiting for it to
 /// take them over (apart from the inbox the connections share, which
-/// knows nothing of them).
+/// knows nothing of them). The loop looks at a flag each turn and takes
+/// the lock only when something was handed over.
 #[derive(Default)]
-pub(crate) struct Handovers(Mutex<Vec<Adopt>>);
+pub(crate) struct Handovers {
+    queue: Mutex<Vec<Adopt>>,
+    /// Set after a push; a turn that finds it set takes the queue.
+    waiting: AtomicBool,
+}
 
 impl Handovers {
     pub(crate) fn push(&self, adopt: Adopt) {
-        lock(&self.0).push(adopt);
+        lock(&self.queue).push(adopt);
+        self.waiting.store(true, Ordering::Release);
     }
 
     pub(crate) fn take(&self) -> Vec<Adopt> {
-        std::mem::take(&mut lock(&self.0))
+        if !self.waiting.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        std::mem::take(&mut lock(&self.queue))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        lock(&self.0).is_empty()
+        !self.waiting.load(Ordering::Acquire)
     }
 }
