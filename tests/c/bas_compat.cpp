@@ -48,6 +48,13 @@ int main() {
     CHECK_EQ(wsc_send(&cl, "quit", 4, 1), 0);
     wsc_expect(&cl, "quit", 4, 1);
     CHECK_EQ(wsc_expect_close(&cl), 4321);
+    /* The server closed first, so its close callback runs once it reads
+     * the client's answer; it then closes the TCP connection. Wait for
+     * that rather than stopping the server while the answer is in flight. */
+    {
+        ews_event ev;
+        CHECK_EQ(wsc_next(&cl, &ev, 5000), -1);
+    }
     wsc_free(&cl);
     stop_server(disp);
 
