@@ -140,6 +140,9 @@ pub enum RequestError {
     Version,
     /// The request-target was not an absolute path (400).
     TargetInvalid,
+    /// The request has a body, or framing headers that could announce one
+    /// (`Transfer-Encoding`, a `Content-Length` other than one 0) (400).
+    Body,
     /// The resource is not served here (404).
     NotFound,
     /// The host refused the request (the status it chose).
@@ -155,7 +158,8 @@ impl RequestError {
             | RequestError::UpgradeMissing
             | RequestError::ConnectionNotUpgrade
             | RequestError::KeyInvalid
-            | RequestError::TargetInvalid => 400,
+            | RequestError::TargetInvalid
+            | RequestError::Body => 400,
             RequestError::HttpVersion => 505,
             RequestError::Method => 405,
             RequestError::HeadersTooLarge => 431,
@@ -183,6 +187,7 @@ impl RequestError {
             RequestError::KeyInvalid => c"Sec-WebSocket-Key missing or invalid",
             RequestError::Version => c"Sec-WebSocket-Version is not 13",
             RequestError::TargetInvalid => c"request-target is not an absolute path",
+            RequestError::Body => c"request has a body or ambiguous framing",
             RequestError::NotFound => c"resource not found",
             RequestError::Refused(_) => c"refused by the host",
         }

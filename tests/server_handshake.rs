@@ -461,3 +461,49 @@ fn sending_before_the_handshake_completes_is_refused() {
     assert!(matches!(conn.close(1000, ""), Err(Error::State(_))));
     assert!(take_output(&mut conn).is_empty());
 }
+
+// ----- a request body could smuggle a request past a proxy -----
+
+/// The RFC's request with `fields` before its `Origin` field, followed by
+/// `body` in the same input.
+fn with_body(fields: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = replace("Origin:", &format!("{fields}Origin:")).into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// A masked text frame, as a smuggled body would carry to look like one.
+const FRAME: &[u8] = &[0x81, 0x82, 0, 0, 0, 0, b'h', b'i'];
+
+#[test]
+fn upgrade_request_with_a_content_length_body_gets_400_and_the_body_is_not_read_as_frames() {
+    refused(&with_body("Content-Length: 8\r\n", FRAME), RequestError::Body, 400);
+}
+
+#[test]
+fn upgrade_request_with_transfer_encoding_gets_400() {
+    refused(&with_body("Transfer-Encoding: chunked\r\n", b"8\r\n"), RequestError::Body, 400);
+}
+
+#[test]
+fn upgrade_request_with_repeated_content_length_gets_400() {
+    refused(&with_body("Content-Length: 0\r\nContent-Length: 0\r\n", b""), RequestError::Body, 400);
+}
+
+#[test]
+fn upgrade_request_with_content_length_and_transfer_encoding_gets_400() {
+    refused(&with_body("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", b""), RequestError::Body, 400);
+}
+
+#[test]
+fn upgrade_request_with_obsolete_line_folding_gets_400() {
+    refused(&with_body("X-Folded: a\r\n b\r\n", b""), RequestError::Malformed, 400);
+}
+
+#[test]
+fn upgrade_request_with_content_length_0_opens_and_reads_what_follows_as_frames() {
+    let mut conn = serve(ServerOptions::default());
+    let events = feed(&mut conn, &with_body("Content-Length: 0\r\n", FRAME));
+    assert_eq!(events[0], Ev::Open);
+    assert_eq!(events[1..], [Ev::Message { text: true, data: b"hi".to_vec() }]);
+}

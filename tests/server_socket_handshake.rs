@@ -611,3 +611,43 @@ fn upgrade_fd_with_more_frames_after_the_head_than_a_read_buffer_echoes_them_all
     server.join().unwrap();
     assert_eq!(handler.0.load(Ordering::Relaxed), 100);
 }
+
+// ----- a request body could smuggle a request past a proxy -----
+
+/// A valid handshake with `extra` fields, followed by `body` in the same
+/// write (what a smuggling client sends).
+fn with_body(extra: &[&str], body: &[u8]) -> Vec<u8> {
+    let mut fields = good_fields();
+    fields.extend(extra.iter().map(|f| (*f).to_owned()));
+    let mut r = request_with(&fields);
+    r.extend_from_slice(body);
+    r
+}
+
+#[test]
+fn upgrade_with_a_content_length_body_gets_400_and_no_frame_is_read_from_the_body() {
+    let body = rawws::frame(true, TEXT, b"smuggled", true);
+    let len = format!("Content-Length: {}", body.len());
+    let r = assert_refused(&with_body(&[&len], &body), 400, 1);
+    assert_eq!(String::from_utf8_lossy(&r.body).trim_end(), "request has a body or ambiguous framing");
+}
+
+#[test]
+fn upgrade_with_transfer_encoding_gets_400() {
+    assert_refused(&with_body(&["Transfer-Encoding: chunked"], b"0\r\n\r\n"), 400, 1);
+}
+
+#[test]
+fn upgrade_with_repeated_content_length_gets_400() {
+    assert_refused(&with_body(&["Content-Length: 0", "Content-Length: 0"], b""), 400, 1);
+}
+
+#[test]
+fn upgrade_with_obsolete_line_folding_gets_400() {
+    assert_refused(&with_body(&["X-Folded: a", " b"], b""), 400, 0);
+}
+
+#[test]
+fn upgrade_with_content_length_0_is_accepted() {
+    assert_accepted(&with_body(&["Content-Length: 0"], b""));
+}

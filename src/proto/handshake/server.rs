@@ -166,7 +166,8 @@ impl RequestReader {
 }
 
 /// Checks that `req` is a valid WebSocket opening handshake, in this order:
-/// method `GET` (405), an origin-form or absolute-form target (400), exactly one `Host`
+/// method `GET` (405), an origin-form or absolute-form target (400), no
+/// body ([`frames_no_body`], 400), exactly one `Host`
 /// (400), `Upgrade: websocket` (400), `Connection: Upgrade` (400),
 /// `Sec-WebSocket-Version: 13` (426), one valid `Sec-WebSocket-Key` (400),
 /// well-formed `Sec-WebSocket-Protocol` tokens (400).
@@ -176,6 +177,9 @@ pub fn validate(req: &Request) -> Result<Upgrade, RequestError> {
     }
     if req.resource().is_none() {
         return Err(RequestError::TargetInvalid);
+    }
+    if !frames_no_body(req) {
+        return Err(RequestError::Body);
     }
     if req.headers.count("host") != 1 {
         return Err(RequestError::HostMissing);
@@ -205,6 +209,28 @@ pub fn validate(req: &Request) -> Result<Upgrade, RequestError> {
         }
     }
     Ok(Upgrade { key, protocols })
+}
+
+/// Whether the request's framing says "no body" in the one way every HTTP
+/// parser reads alike: no `Transfer-Encoding` at all, and at most one
+/// `Content-Length`, whose value is zero. What follows an upgrade request
+/// is read here as WebSocket frames; a proxy in front that read a body
+/// instead (or the other way round) would let a client smuggle a request
+/// past it (RFC 7230 §3.3.3, §9.5). Obsolete line folding is refused by
+/// the parser already ([`Request::parse`]).
+pub fn frames_no_body(req: &Request) -> bool {
+    if req.headers.count("transfer-encoding") > 0 {
+        return false;
+    }
+    let mut lengths = req.headers.all("content-length");
+    match (lengths.next(), lengths.next()) {
+        (None, _) => true,
+        (Some(v), None) => {
+            let v = v.trim_ascii();
+            !v.is_empty() && v.iter().all(|&b| b == b'0')
+        }
+        _ => false,
+    }
 }
 
 /// Checks extra header fields a host wants to send: names must be tokens,
@@ -467,6 +493,46 @@ mod tests {
         assert_eq!(refused(replace("", "").as_bytes(), 16), Some(RequestError::HeadersTooLarge));
         let star = replace("/chat?room=1", "*");
         assert_eq!(refused(star.as_bytes(), 8192), Some(RequestError::TargetInvalid));
+    }
+
+    /// The good request with `fields` added before its empty line.
+    fn with_fields(fields: &str) -> String {
+        replace("Origin:", &format!("{fields}Origin:"))
+    }
+
+    #[test]
+    fn a_request_body_announced_by_content_length_gets_400() {
+        assert_eq!(check(&with_fields("Content-Length: 5\r\n")), Err(RequestError::Body));
+        assert_eq!(check(&with_fields("Content-Length: 1x\r\n")), Err(RequestError::Body));
+        assert_eq!(check(&with_fields("Content-Length: \r\n")), Err(RequestError::Body));
+    }
+
+    #[test]
+    fn a_content_length_of_zero_is_no_body_and_is_accepted() {
+        assert!(check(&with_fields("Content-Length: 0\r\n")).is_ok());
+        assert!(check(&with_fields("content-length:  000 \r\n")).is_ok());
+    }
+
+    #[test]
+    fn any_transfer_encoding_gets_400() {
+        assert_eq!(check(&with_fields("Transfer-Encoding: chunked\r\n")), Err(RequestError::Body));
+        assert_eq!(check(&with_fields("Transfer-Encoding: identity\r\n")), Err(RequestError::Body));
+        assert_eq!(check(&with_fields("Transfer-Encoding: \r\n")), Err(RequestError::Body));
+    }
+
+    #[test]
+    fn repeated_or_conflicting_framing_headers_get_400() {
+        assert_eq!(check(&with_fields("Content-Length: 0\r\nContent-Length: 0\r\n")), Err(RequestError::Body));
+        assert_eq!(check(&with_fields("Content-Length: 0, 0\r\n")), Err(RequestError::Body));
+        assert_eq!(check(&with_fields("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n")), Err(RequestError::Body));
+    }
+
+    #[test]
+    fn obsolete_line_folding_gets_400() {
+        let folded = with_fields("X-Folded: a\r\n b\r\n");
+        assert_eq!(check(&folded), Err(RequestError::Malformed));
+        let folded_tab = with_fields("X-Folded: a\r\n\tb\r\n");
+        assert_eq!(check(&folded_tab), Err(RequestError::Malformed));
     }
 
     #[test]
