@@ -17,8 +17,21 @@ use crate::server::http::{HttpRequest, Outcome};
 use crate::server::listener::Peer;
 use crate::server::slab::Key;
 
+/// How long the loop waits before accepting again after running out of
+/// descriptors.
+const ACCEPT_BACKOFF_MS: u64 = 100;
+
+/// Whether accepting failed for want of descriptors or kernel memory: the
+/// connection stays in the listen backlog until some are freed.
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+}
+
 impl Loop {
     pub(super) fn accept(&mut self, i: usize) {
+        if self.accept_again != NEVER {
+            return; // out of descriptors: the timer tries again
+        }
         loop {
             let accepted = match self.listeners.get(i) {
                 Some(l) => l.accept(),
@@ -28,13 +41,36 @@ impl Loop {
                 Ok((stream, peer)) => self.add_http(stream, peer),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::ConnectionAborted => {}
+                Err(e) if out_of_descriptors(&e) => {
+                    // The connection waits in the listen backlog. Readiness
+                    // is edge-triggered: no new event comes for it, so a
+                    // timer tries again (and the loop does not spin).
+                    if !self.starved {
+                        log!(Error, "accept failed: {e}; trying again every {ACCEPT_BACKOFF_MS} ms");
+                        self.starved = true;
+                    }
+                    self.accept_again = self.now() + ACCEPT_BACKOFF_MS;
+                    return;
+                }
                 Err(e) => {
-                    // Out of descriptors and the like: the next connection
-                    // to arrive tries again.
                     log!(Error, "accept failed: {e}");
                     return;
                 }
             }
+        }
+    }
+
+    /// Tries every listener again after running out of descriptors.
+    pub(super) fn accept_all(&mut self) {
+        self.accept_again = NEVER;
+        for i in 0..self.listeners.len() {
+            self.accept(i);
+            if self.accept_again != NEVER {
+                return; // still out of descriptors
+            }
+        }
+        if std::mem::take(&mut self.starved) {
+            log!(Info, "accepting connections again");
         }
     }
 

@@ -118,6 +118,10 @@ pub(crate) struct Loop {
     /// Connections with input left unread (paused, or a long turn).
     retry: Vec<Key>,
     pending: usize,
+    /// Out of descriptors: when to try accepting again (`NEVER`: accepting).
+    accept_again: u64,
+    /// Accepting failed for want of descriptors and was logged (once).
+    starved: bool,
     start: Instant,
     /// Milliseconds since `start`, read once per loop iteration.
     clock: u64,
@@ -140,6 +144,8 @@ impl Loop {
             compact_at: MIN_COMPACT,
             retry: Vec::new(),
             pending: 0,
+            accept_again: NEVER,
+            starved: false,
             start: Instant::now(),
             clock: 0,
         }
@@ -214,6 +220,9 @@ impl Loop {
                 self.readable(key);
             }
             self.run_timers();
+            if self.accept_again <= self.now() {
+                self.accept_all();
+            }
         }
         Ok(())
     }
@@ -224,7 +233,12 @@ impl Loop {
         if !self.retry.is_empty() || !lock(&self.shared.inbox).is_empty() || !self.handovers.is_empty() {
             return Some(Duration::ZERO);
         }
-        let Reverse((at, _)) = self.timers.peek()?;
+        let next = self.timers.peek().map(|Reverse((at, _))| *at);
+        let at = match (next, self.accept_again) {
+            (None, NEVER) => return None,
+            (Some(at), again) => at.min(again),
+            (None, again) => again,
+        };
         // Rounded up, so the loop does not wake a little early and spin.
         let now = self.start.elapsed().as_micros() as u64;
         Some(Duration::from_micros((at * 1000).saturating_sub(now) + 999))
