@@ -328,9 +328,12 @@ fn a_routes_send_queue_limit_applies_to_its_connections() {
     let message = [b'q'; 300];
     let mut accepted = 0;
     let queued_at_refusal = loop {
+        // Read before the write: the loop only takes bytes from the queue
+        // meanwhile, so a refused write saw at most this many queued.
+        let queued = wss.queued();
         match wss.write(&message, false, Wait::NoBlock) {
             Ok(()) => accepted += 1,
-            Err(Error::WouldBlock) => break wss.queued(),
+            Err(Error::WouldBlock) => break queued,
             Err(e) => panic!("unexpected {e}"),
         }
         assert!(accepted < 1_000_000, "the queue never pushed back");
