@@ -344,6 +344,54 @@ fn a_routes_send_queue_limit_applies_to_its_connections() {
     );
 }
 
+/// Upgrades the request, then writes 300-byte messages without blocking,
+/// still inside the service callback (before the loop runs the
+/// connection), until one is refused; reports the bytes queued then.
+struct EagerGreeter {
+    handler: Arc<Recorder>,
+    queued: Mutex<Sender<usize>>,
+}
+
+impl Service for EagerGreeter {
+    fn serve(&self, req: &mut HttpRequest<'_>) {
+        let wss = Wss::new(self.handler.clone(), 0, 0, 0);
+        req.upgrade(&wss).unwrap();
+        let mut accepted = 0;
+        let queued = loop {
+            let queued = wss.queued();
+            match wss.write(&[b'g'; 300], false, Wait::NoBlock) {
+                Ok(()) => accepted += 1,
+                Err(Error::WouldBlock) => break queued,
+                Err(e) => panic!("unexpected {e}"),
+            }
+            if accepted == 100_000 {
+                break usize::MAX; // never refused
+            }
+        };
+        let _ = self.queued.lock().unwrap().send(queued);
+    }
+}
+
+#[test]
+fn writes_before_the_loop_runs_an_upgraded_connection_respect_its_send_queue_limit() {
+    let small = Limits { send_queue_bytes: 1000, ..Limits::default() };
+    let (tx, queued) = channel();
+    let (seen_tx, _seen) = channel();
+    let handler = Arc::new(Recorder { seen: Mutex::new(seen_tx), echo: false });
+    let server = Server::new(ServerOptions::default()).unwrap();
+    let port = server.listen("127.0.0.1:0").unwrap();
+    let greeter = Arc::new(EagerGreeter { handler, queued: Mutex::new(tx) });
+    server.route("/", true, greeter, Some(small), Vec::new()).unwrap();
+    server.start().unwrap();
+    let mut raw = tcp(port);
+    raw.write_all(UPGRADE.as_bytes()).unwrap();
+    let at_refusal = queued.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The 101 answer and the greetings: refused once past the route's 1000.
+    assert!((1000..1300).contains(&at_refusal), "refused at {at_refusal} queued bytes");
+    server.stop();
+    server.join().unwrap();
+}
+
 /// Answers each message with as many 16 KiB messages as the queue takes
 /// without blocking, and reports how many and when the queue drained.
 struct Flooder {

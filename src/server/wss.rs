@@ -306,10 +306,10 @@ impl Wss {
     fn send(&self, wait: Wait, control: bool, f: impl FnOnce(&mut Sender) -> Result<()>) -> Result<()> {
         let mut tx = lock(&self.tx);
         let link = match (self.state.load(Ordering::Acquire), self.link.get()) {
-            (OPEN, Some(link)) => link,
-            // Upgraded but not yet running: queue; the loop flushes the
-            // connection once it takes it over.
-            (UPGRADING, _) if self.flags() & FREED == 0 && !tx.close_sent() => return f(&mut tx),
+            // Upgraded but not yet running (UPGRADING) queues like an open
+            // connection, within the same high-water mark; the loop
+            // flushes the queue once it takes the connection over.
+            (OPEN | UPGRADING, Some(link)) => link,
             (UPGRADING | CLOSED, _) => return Err(Error::Closed),
             _ => return Err(Error::State(c"the connection is not connected")),
         };
@@ -325,7 +325,8 @@ impl Wss {
         let mut deadline = None;
         loop {
             let closing = tx.close_sent() || tx.failed();
-            if closing || self.state.load(Ordering::Acquire) != OPEN || self.flags() & FREED != 0 {
+            let running = matches!(self.state.load(Ordering::Acquire), OPEN | UPGRADING);
+            if closing || !running || self.flags() & FREED != 0 {
                 return Err(Error::Closed);
             }
             if exempt || tx.pending_output().len() < high_water {
