@@ -72,6 +72,11 @@ fn check_accept(out: &[u8], request: &Request, protocol: Option<&str>) {
 
 /// The direct verdict on a head: what the connection must agree with.
 fn direct_verdict(head: &[u8], max_headers: usize, resources: &[String]) -> Result<(), RequestError> {
+    // A head whose request line cannot be HTTP is refused as such whether
+    // or not it is complete.
+    if !could_be_request(head) {
+        return Err(RequestError::Malformed);
+    }
     let request = Request::parse(head, max_headers)?;
     if request.resource().is_none() {
         return Err(RequestError::TargetInvalid);

@@ -117,9 +117,10 @@ pub fn could_be_request(prefix: &[u8]) -> bool {
     const MAX_METHOD: usize = 32;
     let start = prefix.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(prefix.len());
     let line = &prefix[start..];
-    let end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
-    let method = &line[..end];
-    method.len() <= MAX_METHOD && (method.is_empty() || is_token(method)) && (end < line.len() || end < MAX_METHOD)
+    let method = &line[..line.iter().position(|&b| b == b' ').unwrap_or(line.len())];
+    // Without its space yet, a method of MAX_METHOD characters can still
+    // get one: the verdict must not depend on where the bytes were split.
+    method.len() <= MAX_METHOD && (method.is_empty() || is_token(method))
 }
 
 /// Where a [`RequestReader`] stands after taking bytes.
@@ -156,6 +157,12 @@ impl RequestReader {
             HeadProgress::Partial(n) if could_be_request(self.head.head()) => RequestProgress::Partial(n),
             HeadProgress::Partial(_) => RequestProgress::Refused(RequestError::Malformed),
             HeadProgress::TooLarge => RequestProgress::Refused(RequestError::HeadersTooLarge),
+            // Checked on a complete head too, so that the verdict does not
+            // depend on how the bytes were split (a 40-letter method is
+            // refused as not HTTP either way).
+            HeadProgress::Complete(_) if !could_be_request(self.head.head()) => {
+                RequestProgress::Refused(RequestError::Malformed)
+            }
             HeadProgress::Complete(n) => match Request::parse(self.head.head(), self.max_headers) {
                 Ok(request) if request.resource().is_none() => RequestProgress::Refused(RequestError::TargetInvalid),
                 Ok(request) => RequestProgress::Complete(request, n),
@@ -465,6 +472,8 @@ mod tests {
         assert!(!could_be_request(b"\x16\x03\x01\x02\x00"), "a TLS hello");
         assert!(!could_be_request(b"GET\x00"));
         assert!(!could_be_request(&[b'A'; 33]));
+        assert!(could_be_request(&[b'A'; 32]), "its space may be the next byte");
+        assert!(could_be_request(&[[b'A'; 32].as_slice(), b" /"].concat()));
     }
 
     #[test]
@@ -481,6 +490,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_request_readers_verdict_does_not_depend_on_how_bytes_arrive() {
+        let long_method = format!("{} / HTTP/1.1\r\nHost: a\r\n\r\n", "A".repeat(40));
+        let whole = RequestReader::new(8192, 64).push(long_method.as_bytes());
+        assert!(matches!(whole, RequestProgress::Refused(RequestError::Malformed)), "{whole:?}");
+        let mut bytewise = RequestReader::new(8192, 64);
+        let verdict = long_method.as_bytes().chunks(1).find_map(|b| match bytewise.push(b) {
+            RequestProgress::Partial(_) => None,
+            other => Some(other),
+        });
+        assert!(matches!(verdict, Some(RequestProgress::Refused(RequestError::Malformed))), "{verdict:?}");
     }
 
     #[test]
