@@ -5,7 +5,7 @@
 
 use crate::attach::WsSocket;
 use crate::attach::held::{Direct, Held};
-use crate::engine::{self, Flow, Sink};
+use crate::engine::{self, Failure, Flow, Sink};
 use crate::error::{Error, Result};
 use crate::io::stream::Deadline;
 use crate::io::transport::{self, Input, Transport, Want, dropped};
@@ -134,17 +134,10 @@ impl<T: Transport> WsSocket<T> {
         }
         let fed = self.rend == 0 || self.failure.is_some() || self.peer_close.is_some();
         if self.read_eof && fed && !self.eof && self.failure.is_none() {
-            let mut sink = AttachSink {
-                direct: None,
-                held: &mut self.held,
-                peer_close: &mut self.peer_close,
-                discard: true,
-                failed: None,
-                request: false,
-            };
+            let mut failure = Failure::default();
             let (session, tx) = self.conn.parts_mut();
-            engine::end_of_input(session, tx, &mut sink);
-            match sink.failed {
+            engine::end_of_input(session, tx, &mut failure);
+            match failure.0 {
                 Some(e) => self.fail(e),
                 None => self.eof = true,
             }

@@ -186,14 +186,13 @@ pub(crate) fn tick(session: &mut Session, mut tx: impl TxAccess, now: u64, sink:
 }
 
 /// Writes what the sender has queued, as far as the transport takes it
-/// now.
+/// now; with nothing queued, output the transport holds itself still goes
+/// out.
 pub(crate) fn send_pending<T: Transport + ?Sized>(t: &mut T, tx: &mut Sender) -> io::Result<()> {
-    if tx.pending_output().is_empty() {
-        // Output the transport holds itself still goes out.
-        return write_out(t, &[]).map(drop);
-    }
     let n = write_out(t, tx.pending_output())?;
-    tx.consume(n);
+    if n > 0 {
+        tx.consume(n);
+    }
     Ok(())
 }
 

@@ -194,8 +194,6 @@ impl<'a> HttpRequest<'a> {
         }
         match agree(self.request, &self.route.protocols) {
             Ok(agreement) => {
-                let mut response = Vec::with_capacity(160);
-                agreement.write_response(&mut response, &[]);
                 // What the host may ask about the connection is known from
                 // here on, in this callback already.
                 let link = Link::new(
@@ -205,7 +203,7 @@ impl<'a> HttpRequest<'a> {
                     self.route.resource(self.request.resource().unwrap_or(&self.request.target)),
                     self.route.protocol(agreement.protocol()),
                 );
-                if !wss.begin_upgrade(&response, link) {
+                if !wss.begin_upgrade(Some(&agreement), link) {
                     return Err(Error::State(c"the connection object is in use"));
                 }
                 self.outcome = Outcome::Upgrade(wss.clone(), agreement);

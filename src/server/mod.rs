@@ -217,7 +217,7 @@ impl Server {
     /// already read after the handshake. From any thread.
     pub fn connect(&self, wss: &Arc<Wss>, fd: OwnedFd, leftover: &[u8], resource: &str) -> Result<()> {
         let stream = Socket::adopt(fd).map_err(Error::from)?;
-        if !wss.begin_upgrade(&[], self.link(&stream, resource, None)) {
+        if !wss.begin_upgrade(None, self.link(&stream, resource, None)) {
             return Err(Error::State(c"the connection object is in use"));
         }
         self.adopt(Adopt { stream, wss: wss.clone(), agreement: None, leftover: leftover.to_vec() });
@@ -244,10 +244,8 @@ impl Server {
         };
         match agreed {
             Ok((req, n, agreement)) => {
-                let mut response = Vec::with_capacity(160);
-                agreement.write_response(&mut response, &[]);
                 let link = self.link(&stream, req.resource().unwrap_or(&req.target), agreement.protocol());
-                if !wss.begin_upgrade(&response, link) {
+                if !wss.begin_upgrade(Some(&agreement), link) {
                     return Err(Error::State(c"the connection object is in use"));
                 }
                 let leftover = request[n..].to_vec();

@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::proto::handshake::negotiate::Agreement;
 use crate::proto::{Opcode, Sender};
 use crate::server::listener::Peer;
 use crate::server::shared::{Shared, lock};
@@ -216,16 +217,19 @@ impl Wss {
 
     // ----- what the loop does -----
 
-    /// Claims the handle for a connection and queues the handshake
-    /// `response` (if any) ahead of anything the host writes from then on;
-    /// false if the handle was used before.
-    pub(crate) fn begin_upgrade(&self, response: &[u8], link: Link) -> bool {
+    /// Claims the handle for a connection and queues the `101` answer of
+    /// what the handshake agreed (none when the host did the handshake)
+    /// ahead of anything the host writes from then on; false if the handle
+    /// was used before.
+    pub(crate) fn begin_upgrade(&self, agreement: Option<&Agreement>, link: Link) -> bool {
         let mut tx = lock(&self.tx);
         if self.state.load(Ordering::Acquire) != DETACHED || self.link.set(link).is_err() {
             return false;
         }
         self.state.store(UPGRADING, Ordering::Release);
-        tx.raw().extend_from_slice(response);
+        if let Some(agreement) = agreement {
+            agreement.write_response(tx.raw(), &[]);
+        }
         true
     }
 
